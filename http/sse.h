@@ -8,7 +8,13 @@
  * and/or "id" members (Jugglite compatibility), they become "event:" /
  * "id:" fields -- strings as-is, numbers as their JSON text, anything else
  * ignored; a value containing CR, LF or NUL is dropped, never written raw.
- * The data stays the payload unchanged. */
+ * The data stays the payload unchanged.
+ *
+ * The guarantee every function here keeps: no input byte can change the
+ * structure of the stream. Whatever the payload, the output parses (by the
+ * WHATWG algorithm) as exactly one event whose data is the payload with CRLF
+ * and CR turned into LF; comments stay one comment line. Nothing here fails:
+ * buffers grow through jl_malloc, which aborts on out-of-memory. */
 #ifndef JL_SSE_H
 #define JL_SSE_H
 
@@ -16,10 +22,37 @@
 
 #include <stddef.h>
 
-/* Appends the event for 'payload' to b. */
+/* Appends the event for payload[0..len) to b:
+ *   ["event: E\n"] ["id: I\n"] "data: line\n"... "\n"
+ * The payload is bytes: NUL and invalid UTF-8 pass through unchanged (the
+ * browser's decoder replaces invalid sequences with U+FFFD).
+ * E and I come from a payload whose first non-whitespace byte is '{' and
+ * which jansson parses as an object: members "event" and "id" that are
+ * strings (written as-is, even when empty) or numbers (integers as JSON
+ * text; reals in the shortest form that reads back equal, e.g. 0.1, 1.0,
+ * 1e300). A string holding CR, LF or NUL (\u0000) is dropped. If the JSON
+ * does not parse -- including an integer beyond 64 bits, which jansson
+ * rejects -- there are no E/I fields; the data is written all the same.
+ * Duplicate members: the last one wins (as with Ruby's JSON.parse). */
 void jl_sse_event(jl_buf_t *b, const char *payload, size_t len);
-/* Appends ": <text>\n" (text must hold no CR/LF). */
+
+/* Appends ": <text>\n". A CR or LF in text is written as a space, so a
+ * comment can never become a field or end the event. */
 void jl_sse_comment(jl_buf_t *b, const char *text);
+
+/* Appends ": keepalive <n>\n" -- Jugglite's keepalive comment, byte for
+ * byte (a single LF, no blank line; n = connected SSE clients). */
+void jl_sse_keepalive(jl_buf_t *b, unsigned long n);
+
+/* Appends ": registered to channels: a, b\n" -- Jugglite's first comment:
+ * names[i][0..lens[i]) joined by ", " (n == 0 gives the text with nothing
+ * after "channels: "). Channel names come from the query string and may hold
+ * any byte: CR and LF are written as a space (not dropped, so the name's
+ * length and the position of the other bytes stay visible); NUL and other
+ * bytes pass, since a comment line ignores them. */
+void jl_sse_registered(jl_buf_t *b, const char *const *names, const size_t *lens, size_t n);
+
 /* Appends "retry: <ms>\n\n". */
 void jl_sse_retry(jl_buf_t *b, unsigned ms);
+
 #endif

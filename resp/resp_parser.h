@@ -20,9 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A zero field takes Redis's default (shown). The same limit Redis applies
+ * to inline lines (PROTO_INLINE_MAX_SIZE) also bounds the "*N" and "$N"
+ * header lines of a multibulk request, and every line of a reply. */
 typedef struct jl_resp_limits {
     size_t max_bulk;     /* largest bulk argument, bytes (Redis proto-max-bulk-len: 512 MiB) */
-    size_t max_args;     /* most arguments in one multibulk request */
+    size_t max_args;     /* most arguments in one multibulk request (Redis: INT_MAX) */
     size_t max_inline;   /* longest inline request line (Redis: 64 KiB) */
 } jl_resp_limits_t;
 
@@ -37,17 +40,19 @@ typedef struct jl_resp_cmd {
 typedef struct jl_resp_parser {
     jl_resp_limits_t limits;
     const char *err;     /* set when a call returns < 0: Redis's text, without "ERR " */
-    /* private resumable state */
-    int kind;            /* 0 none yet, '*' multibulk, 'i' inline */
-    size_t pos;          /* bytes of the current request already scanned */
-    long long want;      /* multibulk: arguments announced */
+    /* private resumable state; offsets, never pointers, into the buffer */
+    int kind;            /* 0 between requests, '*' multibulk, 'i' inline */
+    size_t pos;          /* first byte of the current request not yet consumed */
+    size_t scan;         /* the line terminator search resumes here */
+    long long want;      /* multibulk: arguments still to read */
     long long bulk;      /* current bulk length, -1 when reading a "$" line */
     size_t argc, cap;
-    size_t *off, *len;   /* argument offsets and lengths in the buffer */
+    size_t *off, *len;   /* argument offsets (in buf, or in ibuf for inline) and lengths */
     const char **argv;   /* filled on JL_OK from off[] */
     /* inline commands unescape into this private storage */
     char *ibuf;
     size_t ibuf_cap;
+    char errbuf[48];     /* "expected '$', got 'X'" is formatted here */
 } jl_resp_parser_t;
 
 void jl_resp_parser_init(jl_resp_parser_t *p, const jl_resp_limits_t *limits);
@@ -87,7 +92,17 @@ typedef struct jl_resp_value {
 
 /* Parses one complete reply value from buf[0..len) (not resumable: replies
  * from the upstream are small, it re-scans). JL_OK with *used set,
- * JL_AGAIN, or < 0 with *err set on malformed input or a limit. */
+ * JL_AGAIN, or < 0 with *err set on malformed input or a limit (nesting
+ * deeper than JL_RESP_MAX_DEPTH, a count over max_args, a bulk over
+ * max_bulk, a line over max_inline). Nothing is allocated unless the whole
+ * value is present and valid. limits may be NULL (Redis's defaults).
+ *
+ * Shapes: ":" and "#" set integer (booleans 1/0) and str (the line);
+ * "+", "-", ",", "(" set str to the line; "$", "!", "=" to the payload ("="
+ * keeps its "txt:" prefix); an attribute "|n" is a JL_RESP_ATTR value with
+ * 2n+1 elements: the attribute map's keys and values, then the value it
+ * annotates. Streamed RESP3 values ("$?", "*?") are refused. */
+#define JL_RESP_MAX_DEPTH 64
 int jl_resp_parse_reply(const char *buf, size_t len, const jl_resp_limits_t *limits,
                         jl_resp_value_t *out, size_t *used, const char **err);
 void jl_resp_value_free(jl_resp_value_t *v);

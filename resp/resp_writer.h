@@ -29,7 +29,8 @@ void jl_resp_double(jl_buf_t *b, int proto, double d);           /* bulk or ,d *
 
 /* The frame a subscriber receives for 'msg': kind "message" or "smessage"
  * (msg->shard), or "pmessage" with msg->pattern when 'pattern' is 1.
- * proto 2 gives *3/*4, proto 3 gives >3/>4. refs = 1, owned by the caller. */
+ * proto 2 gives "*3" or "*4", proto 3 ">3" or ">4". refs = 1, owned by the
+ * caller. The frame has exactly the bytes needed (cap == len). */
 jl_frame_t *jl_resp_message_frame(const jl_msg_t *msg, int proto, int pattern);
 
 #endif

@@ -15,7 +15,12 @@
  * Ownership: the registry owns names and jl_sub_t nodes; sinks are owned by
  * their connection, which must call jl_registry_unsubscribe_all before it
  * frees the sink. deliver must not free the sink or change subscriptions
- * (closing is deferred, see conn.h). */
+ * (closing is deferred, see conn.h); nor may the watch, unsubscribe_all
+ * and foreach callbacks change subscriptions.
+ *
+ * Costs: subscribe, unsubscribe, numsub and count are O(1) (expected);
+ * publish is O(subscribers of the channel + number of patterns); a
+ * subscription costs about 64 bytes, a name about 80 bytes + its length. */
 #ifndef JL_REGISTRY_H
 #define JL_REGISTRY_H
 
@@ -46,8 +51,10 @@ struct jl_sink {
     size_t nsubs[JL_NS_COUNT];
 };
 
-/* Called when a name gets its first subscriber (added = 1) or loses its last
- * one (added = 0). The upstream bridge uses it to mirror subscriptions. */
+/* Called when a name gets its first subscriber (added = 1, after it is
+ * linked) or loses its last one (added = 0, after it is unlinked, before it
+ * is freed; 'name' is valid only during the call). The upstream bridge uses
+ * it to mirror subscriptions. */
 typedef void (*jl_registry_watch_fn)(void *ud, jl_ns_t ns, const char *name, size_t len, int added);
 
 typedef struct jl_registry jl_registry_t;
@@ -85,7 +92,8 @@ size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg);
 size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *name, size_t len);
 /* Number of names with at least one subscriber (PUBSUB NUMPAT = patterns). */
 size_t jl_registry_count(const jl_registry_t *reg, jl_ns_t ns);
-/* Calls cb for every name in ns that matches the glob 'pattern' (NULL: all). */
+/* Calls cb for every name in ns that matches the glob 'pattern' (NULL: all),
+ * oldest name first. cb must not change subscriptions. */
 void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *pattern,
                          size_t pattern_len, jl_registry_name_fn cb, void *ud);
 

@@ -1,0 +1,66 @@
+/* config.h -- every option jugglite has, its default, and its parsing.
+ *
+ * main() fills one jl_config_t from argv and hands it, read-only, to the
+ * server. Each limit a peer can push against lives here so that it has one
+ * name, one default and one line in --help and docs/configuration.md. */
+#ifndef JL_CONFIG_H
+#define JL_CONFIG_H
+
+#include <stddef.h>
+
+#define JL_VERSION "0.1.0"
+
+typedef struct jl_config {
+    /* RESP listener */
+    char *resp_address;
+    int resp_port;              /* -1: no TCP RESP listener */
+    char *resp_socket;
+    char *requirepass;
+    /* SSE / HTTP listener */
+    char *address;
+    int port;                   /* -1: no TCP HTTP listener */
+    char *socket;
+    char *path;                 /* SSE stream path */
+    double keepalive;           /* seconds between ": keepalive N" comments */
+    char *namespace_;
+    char **allowed_channels;    /* NULL: all channels allowed */
+    size_t n_allowed_channels;
+    int allow_patterns;
+    char *publish_token;        /* NULL: no HTTP publish route */
+    char *publish_path;
+    char **cors_origins;
+    size_t n_cors_origins;
+    double longpoll_delay;      /* close a long-poll response this long after its last event */
+    unsigned retry_ms;          /* retry: sent on shutdown and when over the connection cap */
+    /* limits */
+    long max_conns;
+    size_t max_message;         /* largest bulk / PUBLISH payload / HTTP publish body */
+    size_t max_args;
+    size_t max_inline;
+    size_t query_buffer_limit;
+    size_t obuf_hard;
+    size_t obuf_soft;
+    double obuf_soft_seconds;
+    size_t max_head;            /* HTTP request head (request line + headers) */
+    double head_timeout;        /* seconds to receive a complete HTTP request head */
+    double idle_timeout;        /* seconds; closes idle non-subscribed connections (0: never) */
+    double shutdown_timeout;
+    /* upstream bridge */
+    char *upstream;
+    double upstream_linger;
+    double upstream_backoff_min;
+    double upstream_backoff_max;
+    /* misc */
+    int log_level;
+} jl_config_t;
+
+/* Fills cfg with defaults, then applies argv. Returns 0 to run, 1 if it
+ * printed --help/--version (exit 0), -1 on a bad option (message printed,
+ * exit 2). cfg owns its strings; release with jl_config_free. */
+int jl_config_parse(jl_config_t *cfg, int argc, char **argv);
+void jl_config_free(jl_config_t *cfg);
+
+/* Parses "512mb", "8kb", "1gb", "100" (bytes); returns -1 on garbage. */
+long long jl_config_parse_size(const char *s);
+
+#endif

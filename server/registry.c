@@ -1,0 +1,408 @@
+/* registry.c -- the channel registry (see registry.h for the contract).
+ *
+ * Three structures, all intrusive so that nothing on the publish path
+ * allocates:
+ *
+ *   names    per namespace, a hash table of jl_name_t keyed by SipHash of
+ *            the name under this registry's random key, plus a list of the
+ *            same names in creation order (publish walks the pattern list,
+ *            PUBSUB CHANNELS walks any of them);
+ *   subs     one hash table of every jl_sub_t keyed by (name, sink), so
+ *            SUBSCRIBE can tell "already subscribed" in O(1) however many
+ *            subscribers the channel or subscriptions the sink has;
+ *   lists    each jl_sub_t is linked into its name's subscriber list and
+ *            into sink->subs[ns], both in subscribe order.
+ *
+ *     jl_name_t "news" --subs--> [sub A] <-> [sub B]
+ *                                   |           |
+ *     sink A ->subs[CHANNEL] ... <-[ ]         [ ]-> ... sink B->subs[CHANNEL]
+ *
+ * Invariants: a jl_name_t exists iff it has at least one subscriber
+ * (name->nsubs > 0 between calls); sink->nsubs[ns] is the length of
+ * sink->subs[ns]; names[ns].count is the number of names in ns. Tables
+ * double when fuller than one entry per bucket and halve when below one in
+ * eight, rehashing at once: a resize costs O(entries) but happens only
+ * after as many inserts or removes. */
+#include "registry.h"
+
+#include "glob.h"
+#include "siphash.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TABLE_MIN_SIZE 16
+
+/* ---- a small intrusive chained hash table ---- */
+
+/* Embedded in every hashed object; the owner compares its own key. */
+typedef struct hlink {
+    struct hlink *next;
+    uint64_t hash;
+} hlink_t;
+
+typedef struct {
+    hlink_t **slot;     /* NULL until the first insert */
+    size_t size;        /* 0 or a power of two */
+    size_t count;
+} table_t;
+
+static hlink_t *table_chain(const table_t *t, uint64_t hash)
+{
+    return t->size ? t->slot[hash & (t->size - 1)] : NULL;
+}
+
+static void table_resize(table_t *t, size_t size)
+{
+    hlink_t **slot = jl_calloc(size, sizeof *slot);
+
+    for (size_t i = 0; i < t->size; i++) {
+        hlink_t *l = t->slot[i];
+        while (l) {
+            hlink_t *next = l->next;
+            size_t b = l->hash & (size - 1);
+            l->next = slot[b];
+            slot[b] = l;
+            l = next;
+        }
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->size = size;
+}
+
+static void table_insert(table_t *t, hlink_t *l)
+{
+    if (t->size == 0)
+        table_resize(t, TABLE_MIN_SIZE);
+    else if (t->count >= t->size)
+        table_resize(t, t->size * 2);
+    hlink_t **head = &t->slot[l->hash & (t->size - 1)];
+    l->next = *head;
+    *head = l;
+    t->count++;
+}
+
+static void table_remove(table_t *t, hlink_t *l)
+{
+    hlink_t **pp = &t->slot[l->hash & (t->size - 1)];
+
+    while (*pp != l)
+        pp = &(*pp)->next;
+    *pp = l->next;
+    l->next = NULL;
+    t->count--;
+    /* Give memory back after a burst (a mass disconnect, say). */
+    if (t->size > TABLE_MIN_SIZE && t->count < t->size / 8)
+        table_resize(t, t->size / 2);
+}
+
+static void table_free(table_t *t)
+{
+    free(t->slot);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- names and subscriptions ---- */
+
+typedef struct jl_name {
+    hlink_t link;           /* in reg->names[ns] */
+    jl_list_t in_ns;        /* in reg->all[ns], creation order */
+    jl_list_t subs;         /* jl_sub_t.in_name, subscribe order */
+    size_t nsubs;
+    jl_ns_t ns;
+    size_t len;
+    char bytes[];           /* the name, NUL-terminated for convenience */
+} jl_name_t;
+
+typedef struct jl_sub {
+    hlink_t link;           /* in reg->subs, keyed by (name, sink) */
+    jl_list_t in_name;      /* name->subs */
+    jl_list_t in_sink;      /* sink->subs[name->ns] */
+    jl_name_t *name;
+    jl_sink_t *sink;
+} jl_sub_t;
+
+struct jl_registry {
+    table_t names[JL_NS_COUNT];
+    jl_list_t all[JL_NS_COUNT];
+    table_t subs;
+    uint8_t key[16];        /* SipHash key, random per registry */
+    jl_registry_watch_fn watch;
+    void *watch_ud;
+};
+
+/* Fills the SipHash key. getrandom() cannot fail for 16 bytes once the
+ * pool is ready; the fallback only matters on kernels without it, where a
+ * weak key is better than no server. */
+static void random_key(uint8_t key[16])
+{
+    ssize_t n;
+
+    do
+        n = getrandom(key, 16, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == 16)
+        return;
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seed[2] = {(uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32),
+                        (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)key};
+    memcpy(key, seed, 16);
+}
+
+/* Subscriptions are keyed by two pointers the registry itself chose, not
+ * by client input, so a plain 64-bit mix is enough here. */
+static uint64_t sub_hash(const jl_name_t *name, const jl_sink_t *sink)
+{
+    uint64_t x = (uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)
+                 ^ (uint64_t)(uintptr_t)sink;
+    x ^= x >> 31;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 29;
+    return x;
+}
+
+static jl_name_t *name_find(const jl_registry_t *reg, jl_ns_t ns,
+                            const char *bytes, size_t len, uint64_t hash)
+{
+    for (hlink_t *l = table_chain(&reg->names[ns], hash); l; l = l->next) {
+        jl_name_t *name = JL_CONTAINER_OF(l, jl_name_t, link);
+        if (l->hash == hash && name->len == len && memcmp(name->bytes, bytes, len) == 0)
+            return name;
+    }
+    return NULL;
+}
+
+static jl_name_t *name_lookup(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
+{
+    return name_find(reg, ns, bytes, len, jl_siphash(bytes, len, reg->key));
+}
+
+static jl_name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
+                              size_t len, uint64_t hash)
+{
+    jl_name_t *name = jl_malloc(sizeof *name + len + 1);
+
+    name->link.hash = hash;
+    name->ns = ns;
+    name->len = len;
+    name->nsubs = 0;
+    memcpy(name->bytes, bytes, len);
+    name->bytes[len] = '\0';
+    jl_list_init(&name->subs);
+    table_insert(&reg->names[ns], &name->link);
+    jl_list_push(&reg->all[ns], &name->in_ns);
+    return name;
+}
+
+/* Frees 'name' if its last subscriber has gone, telling the watcher first
+ * (the name is still readable during the callback). */
+static void name_release_if_empty(jl_registry_t *reg, jl_name_t *name)
+{
+    if (name->nsubs > 0)
+        return;
+    table_remove(&reg->names[name->ns], &name->link);
+    jl_list_remove(&name->in_ns);
+    if (reg->watch)
+        reg->watch(reg->watch_ud, name->ns, name->bytes, name->len, 0);
+    free(name);
+}
+
+static jl_sub_t *sub_find(const jl_registry_t *reg, const jl_name_t *name, const jl_sink_t *sink)
+{
+    uint64_t hash = sub_hash(name, sink);
+
+    for (hlink_t *l = table_chain(&reg->subs, hash); l; l = l->next) {
+        jl_sub_t *sub = JL_CONTAINER_OF(l, jl_sub_t, link);
+        if (sub->name == name && sub->sink == sink)
+            return sub;
+    }
+    return NULL;
+}
+
+static void sub_add(jl_registry_t *reg, jl_name_t *name, jl_sink_t *sink)
+{
+    jl_sub_t *sub = jl_malloc(sizeof *sub);
+
+    sub->name = name;
+    sub->sink = sink;
+    sub->link.hash = sub_hash(name, sink);
+    table_insert(&reg->subs, &sub->link);
+    jl_list_push(&name->subs, &sub->in_name);
+    jl_list_push(&sink->subs[name->ns], &sub->in_sink);
+    name->nsubs++;
+    sink->nsubs[name->ns]++;
+}
+
+/* Unlinks and frees 'sub'; its name may now be empty (the caller decides
+ * when to release it). */
+static void sub_drop(jl_registry_t *reg, jl_sub_t *sub)
+{
+    table_remove(&reg->subs, &sub->link);
+    jl_list_remove(&sub->in_name);
+    jl_list_remove(&sub->in_sink);
+    sub->name->nsubs--;
+    sub->sink->nsubs[sub->name->ns]--;
+    free(sub);
+}
+
+/* ---- public API ---- */
+
+jl_registry_t *jl_registry_new(void)
+{
+    jl_registry_t *reg = jl_calloc(1, sizeof *reg);
+
+    for (int ns = 0; ns < JL_NS_COUNT; ns++)
+        jl_list_init(&reg->all[ns]);
+    random_key(reg->key);
+    return reg;
+}
+
+void jl_registry_free(jl_registry_t *reg)
+{
+    if (reg == NULL)
+        return;
+    /* Sinks are not touched: their subs lists are left dangling, which the
+     * contract in registry.h forbids them to use. */
+    for (int ns = 0; ns < JL_NS_COUNT; ns++) {
+        JL_LIST_FOREACH_SAFE(&reg->all[ns], it, tmp) {
+            jl_name_t *name = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+            JL_LIST_FOREACH_SAFE(&name->subs, sit, stmp)
+                free(JL_CONTAINER_OF(sit, jl_sub_t, in_name));
+            free(name);
+        }
+        table_free(&reg->names[ns]);
+    }
+    table_free(&reg->subs);
+    free(reg);
+}
+
+void jl_registry_set_watch(jl_registry_t *reg, jl_registry_watch_fn fn, void *ud)
+{
+    reg->watch = fn;
+    reg->watch_ud = ud;
+}
+
+void jl_sink_init(jl_sink_t *sink, const jl_sink_ops_t *ops)
+{
+    sink->ops = ops;
+    for (int ns = 0; ns < JL_NS_COUNT; ns++) {
+        jl_list_init(&sink->subs[ns]);
+        sink->nsubs[ns] = 0;
+    }
+}
+
+int jl_registry_subscribe(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
+                          const char *bytes, size_t len)
+{
+    uint64_t hash = jl_siphash(bytes, len, reg->key);
+    jl_name_t *name = name_find(reg, ns, bytes, len, hash);
+
+    if (name != NULL) {
+        if (sub_find(reg, name, sink) != NULL)
+            return 0;
+        sub_add(reg, name, sink);
+        return 1;
+    }
+    name = name_create(reg, ns, bytes, len, hash);
+    sub_add(reg, name, sink);
+    /* After linking, so a watcher that looks at the registry sees it. */
+    if (reg->watch)
+        reg->watch(reg->watch_ud, ns, name->bytes, name->len, 1);
+    return 1;
+}
+
+int jl_registry_unsubscribe(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
+                            const char *bytes, size_t len)
+{
+    jl_name_t *name = name_lookup(reg, ns, bytes, len);
+    if (name == NULL)
+        return 0;
+    jl_sub_t *sub = sub_find(reg, name, sink);
+    if (sub == NULL)
+        return 0;
+    sub_drop(reg, sub);
+    name_release_if_empty(reg, name);
+    return 1;
+}
+
+void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
+                                 jl_registry_name_fn cb, void *ud)
+{
+    /* Oldest first: sink->subs[ns] is in subscribe order. The name is
+     * released only after cb, so cb can still read it. */
+    while (!jl_list_empty(&sink->subs[ns])) {
+        jl_sub_t *sub = JL_CONTAINER_OF(sink->subs[ns].next, jl_sub_t, in_sink);
+        jl_name_t *name = sub->name;
+
+        sub_drop(reg, sub);
+        if (cb)
+            cb(ud, name->bytes, name->len);
+        name_release_if_empty(reg, name);
+    }
+}
+
+/* Every subscriber of 'name' (NULL: none) gets msg; returns the receivers. */
+static size_t deliver_to(jl_name_t *name, jl_msg_t *msg)
+{
+    size_t n = 0;
+
+    if (name == NULL)
+        return 0;
+    JL_LIST_FOREACH(&name->subs, it) {
+        jl_sink_t *sink = JL_CONTAINER_OF(it, jl_sub_t, in_name)->sink;
+        n += (size_t)sink->ops->deliver(sink, msg);
+    }
+    return n;
+}
+
+size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg)
+{
+    jl_ns_t ns = msg->shard ? JL_NS_SHARD : JL_NS_CHANNEL;
+    size_t n;
+
+    msg->pattern = NULL;
+    msg->pattern_len = 0;
+    n = deliver_to(name_lookup(reg, ns, msg->chan, msg->chan_len), msg);
+    if (msg->shard)
+        return n;               /* shard pub/sub ignores patterns */
+
+    JL_LIST_FOREACH(&reg->all[JL_NS_PATTERN], it) {
+        jl_name_t *pat = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+        if (!jl_glob_match(pat->bytes, pat->len, msg->chan, msg->chan_len))
+            continue;
+        msg->pattern = pat->bytes;
+        msg->pattern_len = pat->len;
+        n += deliver_to(pat, msg);
+        jl_msg_release_pattern(msg);   /* pmessage frames name the pattern */
+    }
+    return n;
+}
+
+size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
+{
+    const jl_name_t *name = name_lookup(reg, ns, bytes, len);
+    return name ? name->nsubs : 0;
+}
+
+size_t jl_registry_count(const jl_registry_t *reg, jl_ns_t ns)
+{
+    return reg->names[ns].count;
+}
+
+void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *pattern,
+                         size_t pattern_len, jl_registry_name_fn cb, void *ud)
+{
+    JL_LIST_FOREACH(&reg->all[ns], it) {
+        const jl_name_t *name = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+        if (pattern == NULL || jl_glob_match(pattern, pattern_len, name->bytes, name->len))
+            cb(ud, name->bytes, name->len);
+    }
+}

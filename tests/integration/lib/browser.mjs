@@ -1,0 +1,28 @@
+// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core,
+// for tests of the SSE endpoint as a real browser sees it.
+// No browser is downloaded: playwright-core only drives the system binary.
+//
+//   const browser = await launchChromium();   // throws if no chromium
+//   const page = await browser.newPage(); …; await browser.close();
+//
+// JL_CHROMIUM overrides the executable path.
+
+import { existsSync } from 'node:fs';
+
+export function chromiumPath() {
+  return [process.env.JL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p)) || null;
+}
+
+export async function launchChromium(opts = {}) {
+  const exe = chromiumPath();
+  if (!exe) throw new Error('chromium not found (apt-get install -y chromium, or set JL_CHROMIUM)');
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: exe,
+    headless: true,
+    timeout: opts.timeout ?? 30000,
+    // root in a container: no user namespaces for the sandbox
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', ...(opts.args || [])],
+  });
+  return browser;
+}
