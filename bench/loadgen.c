@@ -266,6 +266,7 @@ static void usage(FILE *f)
 "  --timeout S           bound of the connect phase and of the delivery phase (60)\n"
 "  --server-pid PID[,..] read RSS and CPU of these server processes\n"
 "  --quiet               no progress on stderr\n"
+"  --free-ports K        print K free loopback TCP ports and exit\n"
 "Prints a report and a last line 'RESULT key=value ...'. Exit 0 only when every\n"
 "expected event arrived exactly once, in order, and every connection succeeded.\n",
         LG_MIN_SIZE);
@@ -315,7 +316,7 @@ enum {
     OPT_SSE = 256, OPT_RESP_SUBS, OPT_HOST, OPT_PORT, OPT_SSE_PORT, OPT_RESP_PORT, OPT_PATH,
     OPT_CHANNEL, OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_PROCS, OPT_PUBLISH, OPT_RATE,
     OPT_SIZE, OPT_PUB_PORT, OPT_PUB_HOST, OPT_PUB_PROTO, OPT_PUB_PATH, OPT_PUB_TOKEN, OPT_WINDOW,
-    OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP
+    OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP, OPT_FREE_PORTS
 };
 
 static const struct option LG_LONGOPTS[] = {
@@ -331,7 +332,8 @@ static const struct option LG_LONGOPTS[] = {
     {"pub-path", 1, 0, OPT_PUB_PATH}, {"pub-token", 1, 0, OPT_PUB_TOKEN},
     {"window", 1, 0, OPT_WINDOW}, {"hold", 1, 0, OPT_HOLD}, {"settle", 1, 0, OPT_SETTLE},
     {"timeout", 1, 0, OPT_TIMEOUT}, {"server-pid", 1, 0, OPT_PID},
-    {"quiet", 0, 0, OPT_QUIET}, {"help", 0, 0, OPT_HELP}, {0, 0, 0, 0}
+    {"quiet", 0, 0, OPT_QUIET}, {"help", 0, 0, OPT_HELP},
+    {"free-ports", 1, 0, OPT_FREE_PORTS}, {0, 0, 0, 0}
 };
 
 static int copy_str(char *dst, size_t cap, const char *s)
@@ -340,6 +342,26 @@ static int copy_str(char *dst, size_t cap, const char *s)
         return -1;
     strcpy(dst, s);
     return 0;
+}
+
+/* --free-ports K: prints K distinct free TCP ports on 127.0.0.1 (for scripts
+ * that start servers) and exits. All K are held open together while chosen. */
+static void print_free_ports(int k)
+{
+    int fds[64];
+    if (k < 1 || k > 64)
+        exit(2);
+    for (int i = 0; i < k; i++) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof a) < 0
+            || getsockname(fds[i], (struct sockaddr *)&a, &len) < 0)
+            exit(3);
+        printf("%s%u", i ? " " : "", ntohs(a.sin_port));
+    }
+    printf("\n");
+    exit(0);
 }
 
 /* Applies one option; returns 0, or -1 with a message on stderr. */
@@ -381,6 +403,7 @@ static int opt_apply(lg_opts_t *o, int c, const char *v, int *ports, int *nports
     case OPT_PID: bad = (o->n_pids = parse_int_list(v, o->pids, LG_MAX_PIDS)) <= 0; break;
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_HELP: usage(stdout); exit(0);
+    case OPT_FREE_PORTS: print_free_ports(atoi(v)); break;
     default: return -1;
     }
     return bad ? -1 : 0;
@@ -856,7 +879,8 @@ static inline int hexval(unsigned ch)
     return -1;
 }
 
-/* De-chunks p into the SSE parser. Returns 0, or -1 on a framing error. */
+/* De-chunks p into the SSE parser. Returns 0, 1 once the last chunk has been
+ * seen (the stream is over), or -1 on a framing error. */
 static int chunk_feed(lg_worker_t *w, lg_conn_t *c, const unsigned char *p, size_t n, uint64_t now)
 {
     const unsigned char *end = p + n;
@@ -888,10 +912,10 @@ static int chunk_feed(lg_worker_t *w, lg_conn_t *c, const unsigned char *p, size
             if (*p++ == '\n') { c->hs = C_SIZE; c->num = 0; }
             break;
         case C_DONE:
-            return 0;
+            return 1;
         }
     }
-    return 0;
+    return c->hs == C_DONE;
 }
 
 /* Returns 0, or -1 when the connection was closed. */
@@ -924,11 +948,12 @@ static int sse_input(lg_worker_t *w, lg_conn_t *c, const unsigned char *p, size_
         sse_feed(w, c, p, n, now);
         return 0;
     }
-    if (chunk_feed(w, c, p, n, now) < 0) {
+    int rc = chunk_feed(w, c, p, n, now);
+    if (rc < 0)
         conn_lost(w, c, &w->st.fail_proto, "bad chunked encoding", 0);
-        return -1;
-    }
-    return 0;
+    else if (rc > 0)
+        conn_lost(w, c, &w->st.fail_closed, "stream ended (last chunk)", 0);
+    return rc ? -1 : 0;
 }
 
 /* -- RESP subscriber: flat arrays of bulks/integers ---------------------- */
@@ -1059,6 +1084,7 @@ static void conn_on_read(EV_P_ ev_io *io, int revents)
     lg_conn_t *c = (lg_conn_t *)io;
     lg_worker_t *w = io->data;
     (void)revents;
+    (void)EV_A;
     for (int round = 0; round < 8; round++) {
         ssize_t n = read(io->fd, w->buf, LG_READ_BUF);
         if (n > 0) {
@@ -1476,6 +1502,7 @@ static void pub_on_pace(EV_P_ ev_timer *t, int revents)
 {
     lg_ctl_t *x = (lg_ctl_t *)((char *)t - offsetof(lg_ctl_t, pub.pace));
     (void)revents;
+    (void)EV_A;
     pub_fill(x);
 }
 
@@ -1599,6 +1626,7 @@ static void pub_on_read(EV_P_ ev_io *io, int revents)
     lg_ctl_t *x = (lg_ctl_t *)((char *)io - offsetof(lg_ctl_t, pub.rio));
     static char buf[65536];
     (void)revents;
+    (void)EV_A;
     ssize_t k = read(io->fd, buf, sizeof buf);
     if (k < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -1750,6 +1778,7 @@ static void ctl_on_hold(EV_P_ ev_timer *t, int revents)
 {
     lg_ctl_t *x = (lg_ctl_t *)((char *)t - offsetof(lg_ctl_t, hold));
     (void)revents;
+    (void)EV_A;
     x->rss_idle = proc_rss_kb(x->o->pids, x->o->n_pids);
     ctl_publish_start(x);
 }

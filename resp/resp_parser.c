@@ -11,6 +11,7 @@
  *  - numbers are parsed like string2ll: no '+', no leading zeros, no spaces,
  *    at most 20 characters;
  *  - counts <= 0 are an empty command; bulk lengths < 0 are an error;
+ *  - before AUTH, counts over 10 and bulks over 16384 bytes are refused;
  *  - error texts are Redis's, with '\r' and '\n' shown as spaces (Redis's
  *    addReplyErrorFormat sanitises them).
  *
@@ -47,6 +48,8 @@ static const char E_BULK_LEN[] = "Protocol error: invalid bulk length";
 static const char E_BIG_MBULK[] = "Protocol error: too big mbulk count string";
 static const char E_BIG_BULK[] = "Protocol error: too big bulk count string";
 static const char E_BIG_INLINE[] = "Protocol error: too big inline request";
+static const char E_UNAUTH_MBULK[] = "Protocol error: unauthenticated multibulk length";
+static const char E_UNAUTH_BULK[] = "Protocol error: unauthenticated bulk length";
 static const char E_QUOTES[] = "Protocol error: unbalanced quotes in request";
 
 /* ---- shared helpers ---- */
@@ -108,19 +111,21 @@ static int fail(jl_resp_parser_t *p, const char *err)
 }
 
 /* Looks for 'term' in buf[p->scan..len) the way strchr would: a NUL byte
- * ends the search. Returns its offset, or -1 (p->scan then remembers how far
- * the search got, parking on a NUL for good). */
-static long find_term(jl_resp_parser_t *p, const char *buf, size_t len, char term)
+ * ends the search. Returns 1 with its offset in *at, or 0 (p->scan then
+ * remembers how far the search got, parking on a NUL for good). */
+static int find_term(jl_resp_parser_t *p, const char *buf, size_t len, char term, size_t *at)
 {
     size_t i = p->scan;
     for (; i < len; i++) {
-        if (buf[i] == term)
-            return (long)i;
+        if (buf[i] == term) {
+            *at = i;
+            return 1;
+        }
         if (buf[i] == '\0')
             break;
     }
     p->scan = i;
-    return -1;
+    return 0;
 }
 
 /* ---- request parser: argument storage ---- */
@@ -211,21 +216,23 @@ void jl_resp_parser_free(jl_resp_parser_t *p)
  * consumed, JL_AGAIN, or an error. */
 static int mbulk_count(jl_resp_parser_t *p, const char *buf, size_t len)
 {
-    long cr = find_term(p, buf, len, '\r');
-    if (cr < 0) {
+    size_t cr;
+    if (!find_term(p, buf, len, '\r', &cr)) {
         if (len - p->pos > p->limits.max_inline)
             return fail(p, E_BIG_MBULK);
         return JL_AGAIN;
     }
     /* Redis needs one byte after the '\r' but never looks at it. */
-    p->scan = (size_t)cr;
-    if ((size_t)cr + 1 >= len)
+    p->scan = cr;
+    if (cr + 1 >= len)
         return JL_AGAIN;
     long long ll;
-    if (!parse_ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) || ll > INT_MAX ||
+    if (!parse_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll > INT_MAX ||
         (ll > 0 && (unsigned long long)ll > p->limits.max_args))
         return fail(p, E_MBULK_LEN);
-    p->pos = p->scan = (size_t)cr + 2;
+    if (ll > 10 && p->unauthenticated)
+        return fail(p, E_UNAUTH_MBULK);
+    p->pos = p->scan = cr + 2;
     p->want = ll > 0 ? ll : 0;
     args_reserve(p, p->want < ARGV_PREALLOC ? (size_t)p->want : ARGV_PREALLOC);
     return JL_OK;
@@ -247,22 +254,24 @@ static int bad_dollar(jl_resp_parser_t *p, char c)
 /* The "$N" line of the next argument; sets p->bulk. */
 static int bulk_header(jl_resp_parser_t *p, const char *buf, size_t len)
 {
-    long cr = find_term(p, buf, len, '\r');
-    if (cr < 0) {
+    size_t cr;
+    if (!find_term(p, buf, len, '\r', &cr)) {
         if (len - p->pos > p->limits.max_inline)
             return fail(p, E_BIG_BULK);
         return JL_AGAIN;
     }
-    p->scan = (size_t)cr;
-    if ((size_t)cr + 1 >= len)
+    p->scan = cr;
+    if (cr + 1 >= len)
         return JL_AGAIN;
     if (buf[p->pos] != '$')
         return bad_dollar(p, buf[p->pos]);
     long long ll;
-    if (!parse_ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) || ll < 0 ||
+    if (!parse_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
         (unsigned long long)ll > p->limits.max_bulk)
         return fail(p, E_BULK_LEN);
-    p->pos = p->scan = (size_t)cr + 2;
+    if (ll > 16384 && p->unauthenticated)
+        return fail(p, E_UNAUTH_BULK);
+    p->pos = p->scan = cr + 2;
     p->bulk = ll;
     return JL_OK;
 }
@@ -421,20 +430,20 @@ static int split_args(jl_resp_parser_t *p, const char *line, size_t n)
 static int parse_inline(jl_resp_parser_t *p, const char *buf, size_t len,
                         jl_resp_cmd_t *cmd, size_t *used)
 {
-    long nl = find_term(p, buf, len, '\n');
-    if (nl < 0) {
+    size_t nl;
+    if (!find_term(p, buf, len, '\n', &nl)) {
         /* Like Redis: only a line still unterminated past the limit fails. */
         if (len > p->limits.max_inline)
             return fail(p, E_BIG_INLINE);
         return JL_AGAIN;
     }
-    size_t end = (size_t)nl;
+    size_t end = nl;
     if (end > 0 && buf[end - 1] == '\r')
         end--;
     int rc = split_args(p, buf, end);
     if (rc != JL_OK)
         return rc;
-    p->pos = (size_t)nl + 1;
+    p->pos = nl + 1;
     return request_done(p, p->ibuf, cmd, used);
 }
 

@@ -40,6 +40,11 @@ typedef struct jl_resp_cmd {
 typedef struct jl_resp_parser {
     jl_resp_limits_t limits;
     const char *err;     /* set when a call returns < 0: Redis's text, without "ERR " */
+    /* Set by the caller while the client still has to AUTH (Redis's
+     * authRequired): counts over 10 and bulks over 16384 bytes are then
+     * refused with "Protocol error: unauthenticated (multi)bulk length".
+     * 0 after jl_resp_parser_init. */
+    int unauthenticated;
     /* private resumable state; offsets, never pointers, into the buffer */
     int kind;            /* 0 between requests, '*' multibulk, 'i' inline */
     size_t pos;          /* first byte of the current request not yet consumed */

@@ -357,6 +357,47 @@ static void test_resp_parser_limits(void **state)
     result_free(&r);
 }
 
+/* [O] with requirepass, before AUTH: *11 and $16385 are refused. */
+static void test_resp_parser_unauthenticated_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *err;   /* NULL: JL_AGAIN */
+    } cases[] = {
+        {"*11\r\n", "Protocol error: unauthenticated multibulk length"},
+        {"*10\r\n", NULL},
+        {"*1\r\n$16385\r\n", "Protocol error: unauthenticated bulk length"},
+        {"*1\r\n$16384\r\n", NULL},
+        {"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"},
+        {"*2147483648\r\n", "Protocol error: invalid multibulk length"},
+    };
+    for (size_t i = 0; i < JL_ARRAY_LEN(cases); i++) {
+        jl_resp_parser_t p;
+        jl_resp_parser_init(&p, NULL);
+        p.unauthenticated = 1;
+        jl_resp_cmd_t cmd;
+        size_t used;
+        int rc = jl_resp_parse_request(&p, cases[i].in, strlen(cases[i].in), &cmd, &used);
+        if (cases[i].err == NULL) {
+            assert_int_equal(rc, JL_AGAIN);
+        } else {
+            assert_int_equal(rc, -EPROTO);
+            assert_string_equal(p.err, cases[i].err);
+        }
+        jl_resp_parser_free(&p);
+    }
+    /* Empty and small commands still pass. */
+    jl_resp_parser_t p;
+    jl_resp_parser_init(&p, NULL);
+    p.unauthenticated = 1;
+    jl_resp_cmd_t cmd;
+    size_t used;
+    assert_int_equal(jl_resp_parse_request(&p, "*-100\r\n", 7, &cmd, &used), JL_OK);
+    assert_int_equal(cmd.argc, 0);
+    jl_resp_parser_free(&p);
+}
+
 /* A count is never trusted for memory: "*2147483647" allocates 1024 slots. */
 static void test_resp_parser_lying_count(void **state)
 {
@@ -893,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_resp_parser_nul_hides_terminator),
         cmocka_unit_test(test_resp_parser_header_line_limits),
         cmocka_unit_test(test_resp_parser_limits),
+        cmocka_unit_test(test_resp_parser_unauthenticated_limits),
         cmocka_unit_test(test_resp_parser_lying_count),
         cmocka_unit_test(test_resp_parser_big_multibulk_linear),
         cmocka_unit_test(test_resp_parser_inline_basic),

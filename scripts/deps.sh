@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# deps.sh -- installs the Debian packages jugglite needs, and only those
+# that are missing (a no-op when everything is present).
+#   scripts/deps.sh run    what building and running the server needs
+#   scripts/deps.sh test   plus what the test suite starts for real:
+#                          redis-server, redis-cli, node + npm, chromium,
+#                          nginx, curl, clang (libFuzzer), valgrind
+set -euo pipefail
+
+profile=${1:-run}
+build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev)
+test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light
+           clang libclang-rt-14-dev valgrind procps iproute2 python3)
+
+pkgs=("${build_pkgs[@]}")
+if [ "$profile" = test ]; then
+    pkgs+=("${test_pkgs[@]}")
+    # node may come from elsewhere (e.g. a nodesource build); only install
+    # Debian's when there is none.
+    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+    command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
