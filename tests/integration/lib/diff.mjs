@@ -15,6 +15,7 @@
 //   compare: 'exact' (default) | 'multiset' (top-level frames as a multiset) |
 //            'unorderedArray' (inside each aggregate the elements are a multiset) |
 //            'unsubAll' (UNSUBSCRIBE-without-args frames: names as a multiset) |
+//            'pmessageRuns' (runs of pmessage frames as multisets: pattern dict order) |
 //            'shape' (same frame count and top-level types) | 'skip' |
 //            a function (refBuf, subBuf, step) → undefined if fine, else a string
 //   compareOthers: how to compare the other connections' bytes (default 'exact')
@@ -23,7 +24,8 @@
 //
 // After every step, every open connection on both sides is read until it has
 // been quiet for `quiet` ms; if jugglite has fewer bytes than redis it is given
-// up to JL_DIFF_SLOW_MS (default 3000) more to catch up. Then, per connection,
+// up to JL_DIFF_SLOW_MS (default 3000) more to catch up, within a budget of
+// JL_DIFF_SLOW_BUDGET_MS (default 20000) per script. Then, per connection,
 // the bytes and the open/closed state are compared. All mismatches are
 // collected and reported together with both byte streams rendered one RESP
 // frame per line (\r\n escaped).
@@ -34,6 +36,7 @@ import { encode, toBuf, escapeBytes, splitFrames, renderFrames, unknownCommandEr
 
 const QUIET = Number(process.env.JL_DIFF_QUIET_MS || 120);
 const SLOW = Number(process.env.JL_DIFF_SLOW_MS || 3000);
+const SLOW_BUDGET = Number(process.env.JL_DIFF_SLOW_BUDGET_MS || 20000);
 
 function stepBytes(step) {
   if (step.send === undefined) return null;
@@ -121,6 +124,27 @@ function unsubAllCmp(r, s) {
   return norm(r) === norm(s) ? undefined : 'frames differ (unsubscribe frames: names compared as a multiset, order of counts exact)';
 }
 
+/** Redis 7.0 walks its pattern dict (seeded hash order) when publishing, so a
+ *  client with several matching patterns gets its pmessage frames for one
+ *  PUBLISH in an order that differs between two redis-servers. Frames are
+ *  compared in order, except that each run of consecutive pmessage frames is
+ *  compared as a multiset. */
+function pmessageRunsCmp(r, s) {
+  const norm = (buf) => {
+    const { frames, rest } = splitFrames(buf);
+    const out = [];
+    let run = [];
+    const flush = () => { if (run.length) out.push('{' + run.sort().join('|') + '}'); run = []; };
+    for (const f of frames) {
+      if (Array.isArray(f.v) && f.v.length === 4 && String(f.v[0].v) === 'pmessage') run.push(f.raw.toString('latin1'));
+      else { flush(); out.push(f.raw.toString('latin1')); }
+    }
+    flush();
+    return JSON.stringify([out, rest.toString('latin1')]);
+  };
+  return norm(r) === norm(s) ? undefined : 'frames differ (runs of pmessage frames compared as multisets)';
+}
+
 function shapeCmp(r, s) {
   const a = splitFrames(r), b = splitFrames(s);
   if (a.frames.length !== b.frames.length) return `frame count differs (${a.frames.length} vs ${b.frames.length})`;
@@ -188,7 +212,7 @@ export function sameOrUnknown(argv) {
 }
 
 export const compare = {
-  exact: exactCmp, multiset: multisetCmp, unsubAll: unsubAllCmp, unorderedArray: unorderedArrayCmp, shape: shapeCmp,
+  exact: exactCmp, multiset: multisetCmp, unsubAll: unsubAllCmp, pmessageRuns: pmessageRunsCmp, unorderedArray: unorderedArrayCmp, shape: shapeCmp,
   skip: () => undefined, structureExceptKeys, oneOf, sameOrUnknown,
   hello: structureExceptKeys(['server', 'version', 'id']),
 };
@@ -206,14 +230,23 @@ async function readSide(client, quiet) {
   return client.readQuiet({ quiet, max: 10000 });
 }
 
-/** Read both sides of one connection; give the subject time to catch up. */
-async function readPair(refC, subC, quiet) {
+/** Read both sides of one connection; give the subject time to catch up
+ *  (drawing on budget.ms, shared by the whole script, so that a subject that
+ *  stays silent cannot make a long script wait SLOW ms on every step). */
+async function readPair(refC, subC, quiet, budget) {
   let [r, s] = await Promise.all([readSide(refC, quiet), readSide(subC, quiet)]);
+  const wait = () => Math.max(quiet, Math.min(SLOW, budget.ms));
   if (s.length < r.length && !subC.closed) {
-    const more = await subC.readUntil((b) => (s.length + b.length >= r.length ? true : undefined), SLOW, 'catch up').catch(() => subC._take(subC.buf.length));
+    const t0 = Date.now();
+    const more = await subC.readUntil((b) => (s.length + b.length >= r.length ? true : undefined), wait(), 'catch up').catch(() => subC._take(subC.buf.length));
     s = Buffer.concat([s, more, await subC.readQuiet({ quiet, max: 5000 })]);
+    budget.ms -= Date.now() - t0;
   }
-  if (refC.closed && !subC.closed) await subC.waitClose(SLOW).catch(() => {});
+  if (refC.closed && !subC.closed) {
+    const t0 = Date.now();
+    await subC.waitClose(wait()).catch(() => {});
+    budget.ms -= Date.now() - t0;
+  }
   return [r, s];
 }
 
@@ -228,6 +261,7 @@ export async function diff(script, opts) {
   const sub = new Side('jugglite', opts.sub);
   const mismatches = [];
   const transcript = [];
+  const budget = { ms: opts.slowBudget ?? SLOW_BUDGET };
   try {
     for (let i = 0; i < script.length; i++) {
       const step = script[i];
@@ -257,7 +291,7 @@ export async function diff(script, opts) {
       }
       const quiet = step.quiet ?? QUIET;
       const ids = [...ref.conns.keys()];
-      const results = await Promise.all(ids.map((cid) => readPair(ref.conns.get(cid), sub.conns.get(cid), quiet)));
+      const results = await Promise.all(ids.map((cid) => readPair(ref.conns.get(cid), sub.conns.get(cid), quiet, budget)));
       let stop = false;
       ids.forEach((cid, k) => {
         const [r, s] = results[k];

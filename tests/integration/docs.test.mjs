@@ -1,0 +1,36 @@
+// docs.test.mjs -- keeps docs/configuration.md true: every option that
+// `jugglite --help` prints must be documented there, and vice versa.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const bin = process.env.JUGGLITE_BIN;
+const src = process.env.JL_SOURCE_DIR;
+
+const longOptions = (text) => new Set([...text.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]));
+
+test('every --help option is in docs/configuration.md and no stale one is', () => {
+  const help = execFileSync(bin, ['--help'], { encoding: 'utf8', timeout: 5000 });
+  const doc = readFileSync(path.join(src, 'docs/configuration.md'), 'utf8');
+  const inHelp = longOptions(help);
+  const inDoc = longOptions(doc);
+  assert.ok(inHelp.size > 20, 'help lists the options');
+  const undocumented = [...inHelp].filter((o) => !inDoc.has(o));
+  assert.deepEqual(undocumented, [], 'options missing from docs/configuration.md');
+  const stale = [...inDoc].filter((o) => !inHelp.has(o));
+  assert.deepEqual(stale, [], 'documented options jugglite does not have');
+});
+
+test('a bad option exits 2 with a message', () => {
+  let err;
+  try {
+    execFileSync(bin, ['--max-conns', 'lots'], { encoding: 'utf8', timeout: 5000, stdio: 'pipe' });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, 'exits non-zero');
+  assert.equal(err.status, 2);
+  assert.match(err.stderr, /invalid value 'lots' for --max-conns/);
+});
