@@ -55,6 +55,9 @@ static void client_process(jl_client_t *c)
            !(c->flags & JL_CLIENT_BLOCKED)) {
         jl_resp_cmd_t cmd;
         size_t used = 0;
+        /* Before AUTH, Redis accepts only tiny requests (a password guess
+         * needs no more), so an unauthenticated peer cannot make us buffer. */
+        c->parser.unauthenticated = !(c->flags & JL_CLIENT_AUTHED);
         int rc = jl_resp_parse_request(&c->parser, conn->in.data + off, conn->in.len - off,
                                        &cmd, &used);
         if (rc == JL_AGAIN)
@@ -102,7 +105,7 @@ static void client_on_cron(jl_conn_t *conn, double now)
         jl_conn_close(conn, "idle timeout");
 }
 
-static void free_multi(jl_client_t *c)
+void jl_client_discard_multi(jl_client_t *c)
 {
     for (size_t i = 0; i < c->nmulti; i++) {
         for (size_t j = 0; j < c->multi[i].argc; j++)
@@ -113,6 +116,7 @@ static void free_multi(jl_client_t *c)
     free(c->multi);
     c->multi = NULL;
     c->nmulti = 0;
+    c->flags &= (uint16_t)~(JL_CLIENT_MULTI | JL_CLIENT_DIRTY_EXEC);
 }
 
 static void client_on_free(jl_conn_t *conn)
@@ -122,7 +126,7 @@ static void client_on_free(jl_conn_t *conn)
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
     jl_resp_parser_free(&c->parser);
-    free_multi(c);
+    jl_client_discard_multi(c);
     for (size_t i = 0; i < c->ndeferred; i++)
         jl_frame_unref(c->deferred[i]);
     free(c->deferred);

@@ -65,6 +65,9 @@ extern jl_buf_t jl_client_reply;
  * (before a push, so that order on the wire is the order of events). */
 void jl_client_commit_reply(jl_client_t *c);
 
+/* Drops the MULTI queue and leaves MULTI state. */
+void jl_client_discard_multi(jl_client_t *c);
+
 /* Resumes a client that was blocked waiting for the upstream. */
 void jl_client_unblock(jl_client_t *c);
 

@@ -465,25 +465,11 @@ static void cmd_quit(jl_client_t *c, const args_t *a)
     jl_conn_close_after_flush(&c->conn);
 }
 
-static void discard_multi(jl_client_t *c)
-{
-    for (size_t i = 0; i < c->nmulti; i++) {
-        for (size_t j = 0; j < c->multi[i].argc; j++)
-            free(c->multi[i].argv[j]);
-        free(c->multi[i].argv);
-        free(c->multi[i].argvlen);
-    }
-    free(c->multi);
-    c->multi = NULL;
-    c->nmulti = 0;
-    c->flags &= (uint16_t)~(JL_CLIENT_MULTI | JL_CLIENT_DIRTY_EXEC);
-}
-
 static void cmd_reset(jl_client_t *c, const args_t *a)
 {
     (void)a;
     jl_registry_t *reg = c->conn.srv->reg;
-    discard_multi(c);
+    jl_client_discard_multi(c);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
     c->proto = 2;
@@ -515,7 +501,7 @@ static void cmd_discard(jl_client_t *c, const args_t *a)
         jl_resp_error(R, "ERR DISCARD without MULTI");
         return;
     }
-    discard_multi(c);
+    jl_client_discard_multi(c);
     reply_ok();
 }
 
@@ -544,7 +530,7 @@ static void cmd_exec(jl_client_t *c, const args_t *a)
     }
     if (c->flags & JL_CLIENT_DIRTY_EXEC) {
         jl_resp_error(R, "EXECABORT Transaction discarded because of previous errors.");
-        discard_multi(c);
+        jl_client_discard_multi(c);
         return;
     }
     jl_queued_cmd_t *queue = c->multi;
@@ -561,7 +547,7 @@ static void cmd_exec(jl_client_t *c, const args_t *a)
     c->flags &= (uint16_t)~JL_CLIENT_IN_EXEC;
     c->multi = queue;
     c->nmulti = n;
-    discard_multi(c);
+    jl_client_discard_multi(c);
     /* Messages this client published to itself during EXEC follow the reply. */
     jl_client_commit_reply(c);
     for (size_t i = 0; i < c->ndeferred; i++) {
