@@ -161,7 +161,7 @@ static const char page_tail[] =
     "      body: $('payload').value\n"
     "    }).then(function (r) {\n"
     "      return r.text().then(function (t) {\n"
-    "        if (!r.ok) { result.textContent = 'failed: ' + r.status + ' ' + t.trim(); return; }\n"
+    "        if (!r.ok) { result.textContent = 'failed: ' + (t.trim() || r.status); return; }\n"
     "        var n = JSON.parse(t).receivers;\n"
     "        result.textContent = 'published to ' + ch + ': ' + n + ' receiver' + (n === 1 ? '' : 's');\n"
     "      });\n"

@@ -378,6 +378,14 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     srv->start_time = ev_time();
     make_run_id(srv->run_id);
     signal(SIGPIPE, SIG_IGN);
+    /* Before any listener is announced: a supervisor may send SIGTERM as
+     * soon as it sees "listening", and that must be a clean shutdown. */
+    ev_signal_init(&srv->sigterm, on_signal, SIGTERM);
+    srv->sigterm.data = srv;
+    ev_signal_start(srv->loop, &srv->sigterm);
+    ev_signal_init(&srv->sigint, on_signal, SIGINT);
+    srv->sigint.data = srv;
+    ev_signal_start(srv->loop, &srv->sigint);
     fit_fd_limit(srv);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -408,12 +416,6 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     ev_timer_init(&srv->cron, on_cron, 1., 1.);
     ev_timer_start(srv->loop, &srv->cron);
     ev_timer_init(&srv->accept_backoff, on_accept_backoff, 0.5, 0.);
-    ev_signal_init(&srv->sigterm, on_signal, SIGTERM);
-    srv->sigterm.data = srv;
-    ev_signal_start(srv->loop, &srv->sigterm);
-    ev_signal_init(&srv->sigint, on_signal, SIGINT);
-    srv->sigint.data = srv;
-    ev_signal_start(srv->loop, &srv->sigint);
     return srv;
 }
 
