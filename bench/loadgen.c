@@ -15,7 +15,7 @@
  * send stamp "t=<ns> s=<seq> xxxx..." gives the latency wherever it lands.
  *
  * Invariants: no allocation per event; one shared read buffer per process;
- * a subscriber costs one lg_conn_t (~100 bytes) plus its socket; every parser
+ * a subscriber costs one lg_conn_t (96 bytes) plus its socket; every parser
  * is an incremental byte-state machine, so events may split anywhere across
  * reads. Every phase has a deadline; the exit status is 0 only if every
  * expected event arrived once and in order. */
@@ -49,7 +49,10 @@
 #define LG_MAX_PROCS 64
 #define LG_READ_BUF (256 * 1024)
 #define LG_FD_RESERVE 32          /* fds a process keeps for pipes, stdio, publisher */
-#define LG_CONNS_PER_SRC 25000    /* default source-address spread */
+#define LG_CONNS_PER_SRC 8000     /* default source-address spread: the kernel's
+                                   * port search slows sharply as one source
+                                   * address fills (100k conns: 41 s at 4
+                                   * addresses, 5 s at 12) */
 #define LG_MIN_SIZE 40            /* room for "t=<20 digits> s=<10 digits> " */
 
 /* ------------------------------------------------------------------ time */
@@ -245,7 +248,7 @@ static void usage(FILE *f)
 "  --sse-port / --resp-port P[,P...]  per-protocol override of --port\n"
 "  --path PATH           SSE path (default /stream?channel=<channel>)\n"
 "  --channel NAME        channel (default bench)\n"
-"  --src-addrs K         bind sources over 127.0.0.1..127.0.0.K (default ceil(N/25000))\n"
+"  --src-addrs K         bind sources over 127.0.0.1..127.0.0.K (default ceil(N/8000))\n"
 "  --connect-rate R      new connections per second, all processes (default 20000)\n"
 "  --max-pending N       connects in flight, all processes (default 1000)\n"
 "  --connect-timeout S   per connection, until registered (default 15)\n"
@@ -630,6 +633,8 @@ typedef struct lg_conn {
     int64_t num;              /* number being parsed / bytes left in bulk or chunk */
     lg_stamp_t stamp;
 } lg_conn_t;
+
+_Static_assert(sizeof(lg_conn_t) <= 128, "a subscriber must stay small");
 
 typedef struct lg_worker {
     struct ev_loop *loop;
@@ -1233,7 +1238,7 @@ static void worker_check_ready(lg_worker_t *w)
 /* Past the connect deadline: everything not registered has failed. */
 static void worker_give_up(lg_worker_t *w)
 {
-    for (uint32_t i = 0; i < w->n; i++) {
+    for (uint32_t i = 0; i < w->next; i++) {   /* started ones only */
         lg_conn_t *c = &w->conns[i];
         if (c->phase != PH_CLOSED && !(c->flags & F_REG))
             conn_lost(w, c, &w->st.fail_timeout, "connect phase deadline", 0);
@@ -1319,6 +1324,7 @@ static int worker_run(const lg_opts_t *o, int id, uint32_t lo, uint32_t hi, int 
     w.id = id;
     w.lo = lo;
     w.n = hi - lo;
+    w.st.wanted = w.n;
     w.report_fd = report_fd;
     w.rate = o->connect_rate / nprocs;
     w.max_pending = o->max_pending / (uint32_t)nprocs ? o->max_pending / (uint32_t)nprocs : 1;
@@ -1413,6 +1419,16 @@ static void pub_fail(lg_ctl_t *x, const char *what, int err)
     lg_pub_t *p = &x->pub;
     if (p->failed)
         return;
+    if (!p->started && x->phase < X_PUBLISH && p->fd >= 0) {
+        /* the early connection died while idle (e.g. a header timeout during
+         * a long hold): drop it quietly, ctl_publish_start reconnects */
+        ev_io_stop(x->loop, &p->rio);
+        ev_io_stop(x->loop, &p->wio);
+        close(p->fd);
+        p->fd = -1;
+        p->connected = 0;
+        return;
+    }
     p->failed = 1;
     p->done = 1;
     if (!p->first_error[0])
@@ -1697,7 +1713,8 @@ static void pub_connect(lg_ctl_t *x)
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->pub_port),
                               .sin_addr = o->pub_addr};
     int one = 1;
-    pub_prepare(x);
+    if (!p->out)
+        pub_prepare(x);
     p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0) {
         pub_fail(x, "socket", errno);
@@ -1756,8 +1773,11 @@ static void ctl_publish_start(lg_ctl_t *x)
         ctl_finish(x);
         return;
     }
-    if (!p->connected)
+    if (!p->connected) {              /* the early connection was lost: retry */
+        if (p->fd < 0)
+            pub_connect(x);
         return;                       /* pub_on_write calls us again */
+    }
     x->cpu_pub0 = proc_cpu_us(o->pids, o->n_pids);
     x->sched_pub0 = proc_sched_ns(o->pids, o->n_pids);
     x->t_pub0 = lg_now_ns();
@@ -1964,7 +1984,7 @@ static int ctl_report(lg_ctl_t *x)
     if (x->timed_out)
         printf("note          : a phase deadline (--timeout %.0f s) was reached\n", o->timeout);
     printf("RESULT status=%s sse=%u resp=%u procs=%d src_addrs=%d registered=%" PRIu64
-           " failed=%" PRIu64 " dropped=%" PRIu64 " connect_s=%.3f msgs=%" PRIu64
+           " failed=%" PRIu64 " dropped=%" PRIu64 " held=%" PRIu64 " connect_s=%.3f msgs=%" PRIu64
            " size=%zu rate=%.0f pub_sent=%" PRIu64 " pub_acked=%" PRIu64 " pub_errors=%" PRIu64
            " receivers=%" PRIu64 " pub_s=%.4f pub_rate=%.0f expected=%" PRIu64
            " delivered=%" PRIu64 " lost=%" PRIu64 " gaps=%" PRIu64 " dups=%" PRIu64
@@ -1974,7 +1994,7 @@ static int ctl_report(lg_ctl_t *x)
            " rss_closed_kb=%" PRIu64 " idle_bytes_per_conn=%.0f srv_cpu_ms=%.1f"
            " srv_cpu_stat_ms=%.0f srv_cpu_us_per_event=%.3f srv_cpu_us_per_msg=%.3f timed_out=%d\n",
            ok ? "ok" : "fail", o->n_sse, o->n_resp, x->nprocs, o->src_addrs, f->registered,
-           failed, f->dropped, connect_s, o->publish, o->size, o->rate, p->sent, p->acked,
+           failed, f->dropped, f->registered - f->dropped, connect_s, o->publish, o->size, o->rate, p->sent, p->acked,
            p->errors, p->receivers, pub_s, pub_rate, expected, f->delivered, lost, f->gaps,
            f->dups, f->ooo, f->foreign, deliver_s, eps, us(hist_pct(h, 50)),
            us(hist_pct(h, 90)), us(hist_pct(h, 99)), us(h->max), x->rss_before, x->rss_idle,
@@ -2057,7 +2077,6 @@ static int ctl_fork_workers(lg_ctl_t *x)
         x->pids[i] = pid;
         x->ctl_fd[i] = ctl[1];
         x->rep[i].fd = rep[0];    /* watcher is initialised after the loop exists */
-        x->ready.wanted += hi - lo;
     }
     return 0;
 }
@@ -2092,9 +2111,9 @@ int main(int argc, char **argv)
     }
     ev_timer_init(&x.deadline, ctl_on_deadline, o.timeout + 2.0, 0);
     ev_timer_start(x.loop, &x.deadline);
-    if (o.publish)
-        pub_connect(&x);
     x.phase = X_CONNECT;
+    if (o.publish)                    /* first, so a server at its connection */
+        pub_connect(&x);              /* limit still has room for it          */
     if (!x.nprocs)
         ctl_all_ready(&x);
     ev_run(x.loop, 0);

@@ -168,6 +168,7 @@ static const char *reason(int status)
     switch (status) {
     case 100: return "Continue";
     case 200: return "OK";
+    case 202: return "Accepted";
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -607,16 +608,24 @@ static void serve_publish(http_session_t *s)
     jl_buf_append_str(&name, cfg->namespace_);
     jl_buf_append(&name, ch->val, ch->val_len);
     jl_query_free(&q);
-    size_t n = 0;
-    if (srv->upstream == NULL) {
-        n = jl_server_publish_local(srv, name.data, name.len, r->body.data ? r->body.data : "",
-                                    r->body.len, 0);
-    } else {
-        /* TODO(upstream): report the upstream's receiver count; the bridge
-         * only offers fire-and-forget for a NULL client today. */
-        jl_upstream_forward_publish(srv->upstream, NULL, name.data, name.len,
-                                    r->body.data ? r->body.data : "", r->body.len, 0);
+    const char *payload = r->body.data ? r->body.data : "";
+    if (srv->upstream) {
+        /* Bridged: the message goes upstream and comes back to every node;
+         * the upstream's receiver count is not waited for, so the answer is
+         * 202 "forwarded", or 503 when the upstream cannot take it. */
+        int rc = jl_upstream_forward_publish(srv->upstream, NULL, name.data, name.len, payload,
+                                             r->body.len, 0);
+        jl_buf_free(&name);
+        if (rc < 0) {
+            respond(s, 503, "application/json", "Retry-After: 1\r\n",
+                    "{\"error\":\"upstream unavailable\"}", 1);
+            return;
+        }
+        srv->stats.http_publishes++;
+        respond(s, 202, "application/json", NULL, "{\"forwarded\":true}", 1);
+        return;
     }
+    size_t n = jl_server_publish_local(srv, name.data, name.len, payload, r->body.len, 0);
     jl_buf_free(&name);
     srv->stats.http_publishes++;
     char body[64];

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "upstream.h"
 #include "../resp/resp_writer.h"
 
 #include <arpa/inet.h>
@@ -123,6 +124,9 @@ static void client_on_free(jl_conn_t *conn)
 {
     jl_client_t *c = client_of(conn);
     jl_registry_t *reg = conn->srv->reg;
+    /* Gone before the upstream answered its PUBLISH: the reply is dropped. */
+    if ((c->flags & JL_CLIENT_BLOCKED) && conn->srv->upstream)
+        jl_upstream_forget_client(conn->srv->upstream, c);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
     jl_resp_parser_free(&c->parser);

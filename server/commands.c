@@ -233,9 +233,9 @@ static void collect_name(void *ud, const char *name, size_t len)
 static void pubsub_list(jl_client_t *c, const args_t *a, jl_ns_t ns)
 {
     if (a->argc > 3) {
-        char name[64];
-        snprintf(name, sizeof name, "pubsub|%s", ns == JL_NS_SHARD ? "shardchannels" : "channels");
-        reply_reject(c, "wrong number of arguments for '%s' command", name);
+        /* Redis's addReplySubcommandSyntaxError */
+        reply_reject(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try PUBSUB HELP.",
+                     (int)(a->len[1] < 128 ? a->len[1] : 128), a->argv[1]);
         return;
     }
     list_ctx_t l = {0, {0}};
@@ -304,6 +304,10 @@ static void cmd_pubsub_help(jl_client_t *c, const args_t *a)
 
 static void cmd_ping(jl_client_t *c, const args_t *a)
 {
+    if (a->argc > 2) {
+        reply_reject(c, "wrong number of arguments for 'ping' command");
+        return;
+    }
     if (c->proto == 2 && jl_client_all_subs(c) > 0) {
         jl_resp_array(R, 2);
         jl_resp_bulk_str(R, "pong");

@@ -386,6 +386,30 @@ size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg)
     return n;
 }
 
+size_t jl_registry_publish_exact(jl_registry_t *reg, jl_msg_t *msg)
+{
+    jl_ns_t ns = msg->shard ? JL_NS_SHARD : JL_NS_CHANNEL;
+
+    msg->pattern = NULL;
+    msg->pattern_len = 0;
+    return deliver_to(name_lookup(reg, ns, msg->chan, msg->chan_len), msg);
+}
+
+size_t jl_registry_publish_pattern(jl_registry_t *reg, const char *pattern, size_t len,
+                                   jl_msg_t *msg)
+{
+    jl_name_t *pat = name_lookup(reg, JL_NS_PATTERN, pattern, len);
+    size_t n;
+
+    if (pat == NULL)
+        return 0;       /* the last subscriber left while the message travelled */
+    msg->pattern = pat->bytes;
+    msg->pattern_len = pat->len;
+    n = deliver_to(pat, msg);
+    jl_msg_release_pattern(msg);
+    return n;
+}
+
 size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
 {
     const jl_name_t *name = name_lookup(reg, ns, bytes, len);

@@ -88,6 +88,21 @@ void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns
  * releases msg (jl_msg_release) afterwards. */
 size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg);
 
+/* Deliveries for the upstream bridge, where the upstream has already done
+ * the matching: each local name has its own upstream subscription, so a
+ * message comes back once per name that wants it.
+ *
+ * publish_exact: only the subscribers of msg->chan in JL_NS_SHARD if
+ * msg->shard, else JL_NS_CHANNEL; patterns are not consulted.
+ * publish_pattern: only the subscribers of the pattern 'pattern' (as the
+ * upstream's pmessage names it), with msg->pattern set to it; the pattern
+ * is not matched again against msg->chan.
+ * Both return the sum of deliver() results (0 if nobody is subscribed any
+ * more); the caller releases msg afterwards. */
+size_t jl_registry_publish_exact(jl_registry_t *reg, jl_msg_t *msg);
+size_t jl_registry_publish_pattern(jl_registry_t *reg, const char *pattern, size_t len,
+                                   jl_msg_t *msg);
+
 /* Subscribers of one name (PUBSUB NUMSUB / SHARDNUMSUB). */
 size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *name, size_t len);
 /* Number of names with at least one subscriber (PUBSUB NUMPAT = patterns). */

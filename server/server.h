@@ -73,8 +73,9 @@ void jl_server_free(jl_server_t *srv);
 /* Begins a clean shutdown (as SIGTERM does). */
 void jl_server_shutdown(jl_server_t *srv);
 
-/* Publishes payload on chan to local subscribers (or, with an upstream,
- * sends it upstream: see upstream.h). Returns the number of local receivers. */
+/* Delivers payload on chan to this process's subscribers (exact, then
+ * matching patterns; shard subscribers for shard = 1). Returns the number of
+ * receivers. With an upstream, callers forward instead (upstream.h). */
 size_t jl_server_publish_local(jl_server_t *srv, const char *chan, size_t chan_len,
                                const char *payload, size_t len, int shard);
 

@@ -30,14 +30,27 @@ void jl_upstream_free(jl_upstream_t *u);
 /* Server shutdown: stop reconnecting; close when idle. */
 void jl_upstream_shutdown(jl_upstream_t *u);
 
-/* Forwards PUBLISH/SPUBLISH. With a client: the client is blocked until the
- * upstream replies; the reply (or an error if the upstream is down or goes
- * away) is appended to its output and it is unblocked. With client NULL:
- * fire and forget. */
-void jl_upstream_forward_publish(jl_upstream_t *u, jl_client_t *client, const char *chan,
+/* Forwards PUBLISH/SPUBLISH. With a client (called while that client's
+ * command executes): if the upstream is up, the client is blocked
+ * (JL_CLIENT_BLOCKED, input paused) until the upstream replies; the reply,
+ * or an error if the connection is lost first, is appended to its output
+ * in its protocol and it is unblocked. If the upstream is not up, the error
+ * "-ERR upstream unavailable: <where> is not connected" goes to
+ * jl_client_reply at once and the client is not blocked. With client NULL:
+ * fire and forget. Returns JL_OK if the message was sent on, or -ENOTCONN
+ * if the upstream is not up (then it was dropped, and counted in INFO). */
+int jl_upstream_forward_publish(jl_upstream_t *u, jl_client_t *client, const char *chan,
                                  size_t chan_len, const char *payload, size_t len, int shard);
 
-/* 1 when connected and every wanted subscription is confirmed. */
+/* The blocked client is being freed before its reply came: the reply will
+ * be dropped. client.c calls this for a client with JL_CLIENT_BLOCKED. */
+void jl_upstream_forget_client(jl_upstream_t *u, jl_client_t *client);
+
+/* 1 when connected and every subscription held when the connection came
+ * up has been confirmed (so /health says 503 until the resubscribe pipeline
+ * is done). A new subscription made while up does not make it 0 again: a
+ * load balancer polling /health must not see the node flap on every new
+ * channel; jl_upstream_confirmed answers per name. */
 int jl_upstream_is_up(const jl_upstream_t *u);
 /* 1 if the upstream has confirmed the subscription to ns/name. */
 int jl_upstream_confirmed(const jl_upstream_t *u, jl_ns_t ns, const char *name, size_t len);

@@ -59,7 +59,7 @@ describe('raw client and diff against redis-server', () => {
     assert.equal((await c.readUntilString('PONG\r\n+PONG\r\n')).toString(), '+PONG\r\n+PONG\r\n');
     assert.equal((await c.readFor(50)).length, 0);
     await c.send(encode('PING'));
-    assert.equal((await c.readQuiet({ quiet: 50 })).toString(), '+PONG\r\n');
+    assert.equal((await c.readQuiet({ quiet: 300 })).toString(), '+PONG\r\n');
     await c.send('QUIT\r\n');
     assert.equal((await c.readExactly(5)).toString(), '+OK\r\n');
     assert.equal(await c.waitClose(2000), true);

@@ -4,8 +4,9 @@
  * checks the rules a Redis client can observe: idempotent (un)subscribe,
  * PUBLISH counts (channel + matching pattern = 2), exact subscribers served
  * before patterns, shard channels apart from everything else, PUBSUB counts
- * (NUMPAT = unique patterns), names freed with their last subscriber, and
- * the watch callback on first/last subscriber. Built with ASan/LSan, a run
+ * (NUMPAT = unique patterns), names freed with their last subscriber, the
+ * watch callback on first/last subscriber, and the upstream bridge's
+ * deliveries (publish_exact / publish_pattern: one name, no re-matching). Built with ASan/LSan, a run
  * that ends clean also proves nothing leaked. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +314,107 @@ static void test_registry_shard_namespace_is_separate(void **state)
     unsub(reg, &s, JL_NS_SHARD, "x");
     unsub(reg, &c, JL_NS_CHANNEL, "x");
     unsub(reg, &p, JL_NS_PATTERN, "*");
+}
+
+/* ---- the upstream bridge's deliveries ---- */
+
+static size_t publish_exact(jl_registry_t *reg, const char *chan, int shard)
+{
+    jl_msg_t msg;
+
+    jl_msg_init(&msg, chan, strlen(chan), "payload", 7, shard);
+    dlog.n = 0;
+    size_t n = jl_registry_publish_exact(reg, &msg);
+    assert_null(msg.pattern);
+    jl_msg_release(&msg);
+    return n;
+}
+
+static size_t publish_pattern(jl_registry_t *reg, const char *pattern, const char *chan)
+{
+    jl_msg_t msg;
+
+    jl_msg_init(&msg, chan, strlen(chan), "payload", 7, 0);
+    dlog.n = 0;
+    size_t n = jl_registry_publish_pattern(reg, pattern, strlen(pattern), &msg);
+    assert_null(msg.pattern);       /* cleaned up, as after each pattern of publish */
+    assert_null(msg.pframes[0]);
+    jl_msg_release(&msg);
+    return n;
+}
+
+/* A "message" from the upstream reaches the exact subscribers only: the
+ * matching patterns have their own upstream subscription and get their own
+ * "pmessage", so consulting them here would deliver twice. */
+static void test_registry_publish_exact_skips_patterns(void **state)
+{
+    jl_registry_t *reg = *state;
+    test_sink_t c, p, s;
+    sink_setup(&c, 1);
+    sink_setup(&p, 2);
+    sink_setup(&s, 3);
+
+    sub(reg, &c, JL_NS_CHANNEL, "news");
+    sub(reg, &p, JL_NS_PATTERN, "n*");
+    sub(reg, &s, JL_NS_SHARD, "news");
+
+    assert_int_equal(publish_exact(reg, "news", 0), 1);
+    assert_int_equal(c.delivered, 1);
+    assert_int_equal(p.delivered, 0);
+    assert_int_equal(s.delivered, 0);
+
+    assert_int_equal(publish_exact(reg, "news", 1), 1);   /* smessage: shard only */
+    assert_int_equal(s.delivered, 1);
+    assert_int_equal(c.delivered, 1);
+
+    assert_int_equal(publish_exact(reg, "gone", 0), 0);   /* nobody left: no-op */
+
+    unsub(reg, &c, JL_NS_CHANNEL, "news");
+    unsub(reg, &p, JL_NS_PATTERN, "n*");
+    unsub(reg, &s, JL_NS_SHARD, "news");
+}
+
+/* A "pmessage" reaches the subscribers of that one pattern, with the
+ * pattern set, and neither other matching patterns nor exact subscribers. */
+static void test_registry_publish_pattern_one_pattern_only(void **state)
+{
+    jl_registry_t *reg = *state;
+    test_sink_t c, p1, p2, both;
+    sink_setup(&c, 1);
+    sink_setup(&p1, 2);
+    sink_setup(&p2, 3);
+    sink_setup(&both, 4);
+
+    sub(reg, &c, JL_NS_CHANNEL, "news");
+    sub(reg, &p1, JL_NS_PATTERN, "n*");
+    sub(reg, &p2, JL_NS_PATTERN, "*s");
+    sub(reg, &both, JL_NS_PATTERN, "n*");
+    sub(reg, &both, JL_NS_PATTERN, "*s");
+
+    assert_int_equal(publish_pattern(reg, "n*", "news"), 2);
+    assert_int_equal(c.delivered, 0);
+    assert_int_equal(p1.with_pattern, 1);
+    assert_string_equal(p1.last_pattern, "n*");
+    assert_int_equal(p2.delivered, 0);
+    assert_int_equal(both.delivered, 1);
+    assert_string_equal(both.last_pattern, "n*");
+    assert_int_equal(dlog.n, 2);
+    assert_int_equal(dlog.id[0], 2);    /* subscribe order */
+    assert_int_equal(dlog.id[1], 4);
+
+    /* The upstream is trusted to have matched: no second glob test. */
+    assert_int_equal(publish_pattern(reg, "*s", "whatever"), 2);
+    assert_string_equal(both.last_pattern, "*s");
+
+    /* A pattern nobody holds any more (unsubscribed in flight). */
+    assert_int_equal(publish_pattern(reg, "x*", "xylophone"), 0);
+    /* A channel name is not a pattern subscription. */
+    assert_int_equal(publish_pattern(reg, "news", "news"), 0);
+
+    jl_registry_unsubscribe_all(reg, &c.sink, JL_NS_CHANNEL, NULL, NULL);
+    jl_registry_unsubscribe_all(reg, &p1.sink, JL_NS_PATTERN, NULL, NULL);
+    jl_registry_unsubscribe_all(reg, &p2.sink, JL_NS_PATTERN, NULL, NULL);
+    jl_registry_unsubscribe_all(reg, &both.sink, JL_NS_PATTERN, NULL, NULL);
 }
 
 typedef struct {
@@ -668,6 +770,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registry_channel_and_pattern_deliver_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_publish_counts_only_counting_sinks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_shard_namespace_is_separate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_publish_exact_skips_patterns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_publish_pattern_one_pattern_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_unsubscribe_all_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_watch_first_and_last_subscriber, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_frees_empty_names, setup, teardown),

@@ -23,9 +23,9 @@
 //   quiet: ms of silence that ends a read (default JL_DIFF_QUIET_MS or 120)
 //
 // After every step, every open connection on both sides is read until it has
-// been quiet for `quiet` ms; if jugglite has fewer bytes than redis it is given
-// up to JL_DIFF_SLOW_MS (default 3000) more to catch up, within a budget of
-// JL_DIFF_SLOW_BUDGET_MS (default 20000) per script. Then, per connection,
+// been quiet for `quiet` ms; a side with fewer complete RESP frames than the
+// other (or half a frame) is given up to JL_DIFF_SLOW_MS (default 3000) more to
+// catch up, within a budget of JL_DIFF_SLOW_BUDGET_MS (default 20000) per script. Then, per connection,
 // the bytes and the open/closed state are compared. All mismatches are
 // collected and reported together with both byte streams rendered one RESP
 // frame per line (\r\n escaped).
@@ -230,22 +230,49 @@ async function readSide(client, quiet) {
   return client.readQuiet({ quiet, max: 10000 });
 }
 
-/** Read both sides of one connection; give the subject time to catch up
- *  (drawing on budget.ms, shared by the whole script, so that a subject that
- *  stays silent cannot make a long script wait SLOW ms on every step). */
+function completeness(buf) {
+  const { frames, rest, malformed } = splitFrames(buf);
+  return { n: frames.length, partial: rest.length > 0 && !malformed, malformed: !!malformed, len: buf.length };
+}
+
+/** Is `mine` behind `theirs`: fewer complete frames, or a partial frame at the
+ *  end (for bytes that are not RESP at all: fewer bytes)? */
+function behind(mine, theirs) {
+  if (mine.malformed || theirs.malformed) return mine.len < theirs.len;
+  return mine.n < theirs.n || mine.partial;
+}
+
+/** Read both sides of one connection until each is quiet, then give the side
+ *  that is behind (fewer complete RESP frames than the other, or half a frame)
+ *  time to catch up. Waiting draws on budget.ms, shared by the whole script,
+ *  so a server that stays silent cannot make a long script wait SLOW ms on
+ *  every step. A slow side is normally jugglite (ASan builds) but can be
+ *  redis too (a scheduling hiccup), so this is symmetric. */
 async function readPair(refC, subC, quiet, budget) {
   let [r, s] = await Promise.all([readSide(refC, quiet), readSide(subC, quiet)]);
   const wait = () => Math.max(quiet, Math.min(SLOW, budget.ms));
-  if (s.length < r.length && !subC.closed) {
+  for (let round = 0; round < 4; round++) {
+    const cr = completeness(r), cs = completeness(s);
+    let lagC = null, have = null, target = null;
+    if (behind(cs, cr) && !subC.closed) { lagC = subC; have = s; target = cr; }
+    else if (behind(cr, cs) && !refC.closed) { lagC = refC; have = r; target = cs; }
+    if (!lagC) break;
     const t0 = Date.now();
-    const more = await subC.readUntil((b) => (s.length + b.length >= r.length ? true : undefined), wait(), 'catch up').catch(() => subC._take(subC.buf.length));
-    s = Buffer.concat([s, more, await subC.readQuiet({ quiet, max: 5000 })]);
+    const more = await lagC.readUntil((b) => {
+      const c = completeness(Buffer.concat([have, b]));
+      return (c.malformed ? c.len >= target.len : c.n >= target.n && !c.partial) ? true : undefined;
+    }, wait(), 'catch up').catch(() => lagC._take(lagC.buf.length));
+    const tail = await lagC.readQuiet({ quiet, max: 5000 });
     budget.ms -= Date.now() - t0;
+    if (lagC === subC) s = Buffer.concat([s, more, tail]); else r = Buffer.concat([r, more, tail]);
+    if (!more.length && !tail.length) break;
   }
-  if (refC.closed && !subC.closed) {
-    const t0 = Date.now();
-    await subC.waitClose(wait()).catch(() => {});
-    budget.ms -= Date.now() - t0;
+  for (const [a, b] of [[refC, subC], [subC, refC]]) {
+    if (a.closed && !b.closed) {
+      const t0 = Date.now();
+      await b.waitClose(wait()).catch(() => {});
+      budget.ms -= Date.now() - t0;
+    }
   }
   return [r, s];
 }

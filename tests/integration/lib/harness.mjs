@@ -11,7 +11,7 @@
 // or timed-out test can never leave a server behind.
 //
 // Environment:
-//   JUGGLITE_BIN   the binary (default <repo>/build/jugglite)
+//   JUGGLITE_BIN   the binary (default <repo>/build/jugglite, else build/release/jugglite)
 //   JL_SOURCE_DIR  repo root (default: derived from this file's location)
 //   JL_TARGET=redis  startJugglite() starts a redis-server instead. Only for
 //                  validating the harness and the tests themselves: the
@@ -38,7 +38,9 @@ const STARTUP_MS = Number(process.env.JL_STARTUP_MS || 10000);
 const OUTPUT_CAP = 4 << 20;
 
 export function jugglitePath() {
-  return process.env.JUGGLITE_BIN || path.join(SOURCE_DIR, 'build', 'jugglite');
+  if (process.env.JUGGLITE_BIN) return process.env.JUGGLITE_BIN;
+  const candidates = [path.join(SOURCE_DIR, 'build', 'jugglite'), path.join(SOURCE_DIR, 'build', 'release', 'jugglite')];
+  return candidates.find((p) => existsSync(p)) || candidates[0];
 }
 
 // ---------------------------------------------------------------- ports
@@ -63,6 +65,7 @@ async function launch({ name, cmd, args, env, ready, startupMs = STARTUP_MS, cwd
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
   let output = '';
   let stopping = false;
+  let starting = true; // startup failures are reported by the rejection instead
   const append = (d) => {
     output += d.toString('latin1');
     if (output.length > OUTPUT_CAP) output = output.slice(-OUTPUT_CAP / 2);
@@ -92,7 +95,7 @@ async function launch({ name, cmd, args, env, ready, startupMs = STARTUP_MS, cwd
   const entry = { proc, name, stop: () => server.stop() };
   liveProcs.add(entry);
   proc.on('exit', (code, signal) => {
-    if (!stopping) {
+    if (!stopping && !starting) {
       process.stderr.write(`\n----- ${name} exited unexpectedly: code=${code} signal=${signal} (${cmdline}); output:\n${server.logTail(200)}\n-----\n`);
     }
   });
@@ -112,6 +115,7 @@ async function launch({ name, cmd, args, env, ready, startupMs = STARTUP_MS, cwd
     proc.once('error', onError);
     check();
   }).catch(async (e) => { await killProc(proc, 1000); liveProcs.delete(entry); throw e; });
+  starting = false;
   return { server, found };
 }
 
