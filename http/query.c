@@ -13,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes the escape at src[i] ('%') if it is well formed; returns 1 and
  * sets *out, or 0 to have the '%' kept literally. */
@@ -30,7 +20,7 @@ static int decode_escape(const char *src, size_t len, size_t i, char *out)
 {
     if (len - i < 3)
         return 0;
-    int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+    int hi = jl_hex_digit(src[i + 1]), lo = jl_hex_digit(src[i + 2]);
     if (hi < 0 || lo < 0)
         return 0;
     *out = (char)(hi << 4 | lo);

@@ -304,16 +304,6 @@ static int is_space(int c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static int hex_val(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Line reader for split_args: past the end reads as NUL, like the C string
  * sdssplitargs walks. The line itself never holds a NUL (see find_term). */
@@ -335,8 +325,8 @@ static int close_ok(const line_t *l) { return peek(l, 1) == 0 || is_space(peek(l
 static int dquote_step(line_t *l, char **out)
 {
     int c = peek(l, 0);
-    if (c == '\\' && peek(l, 1) == 'x' && hex_val(peek(l, 2)) >= 0 && hex_val(peek(l, 3)) >= 0) {
-        *(*out)++ = (char)(hex_val(peek(l, 2)) * 16 + hex_val(peek(l, 3)));
+    if (c == '\\' && peek(l, 1) == 'x' && jl_hex_digit(peek(l, 2)) >= 0 && jl_hex_digit(peek(l, 3)) >= 0) {
+        *(*out)++ = (char)(jl_hex_digit(peek(l, 2)) * 16 + jl_hex_digit(peek(l, 3)));
         l->i += 3;
         return 0;
     }

@@ -24,6 +24,7 @@
  * eight, rehashing at once: a resize costs O(entries) but happens only
  * after as many inserts or removes. */
 #include "registry.h"
+#include "htable.h"
 
 #include "glob.h"
 #include "siphash.h"
@@ -36,82 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TABLE_MIN_SIZE 16
-
-/* ---- a small intrusive chained hash table ---- */
-
-/* Embedded in every hashed object; the owner compares its own key. */
-typedef struct hlink {
-    struct hlink *next;
-    uint64_t hash;
-} hlink_t;
-
-typedef struct {
-    hlink_t **slot;     /* NULL until the first insert */
-    size_t size;        /* 0 or a power of two */
-    size_t count;
-} table_t;
-
-static hlink_t *table_chain(const table_t *t, uint64_t hash)
-{
-    return t->size ? t->slot[hash & (t->size - 1)] : NULL;
-}
-
-static void table_resize(table_t *t, size_t size)
-{
-    hlink_t **slot = jl_calloc(size, sizeof *slot);
-
-    for (size_t i = 0; i < t->size; i++) {
-        hlink_t *l = t->slot[i];
-        while (l) {
-            hlink_t *next = l->next;
-            size_t b = l->hash & (size - 1);
-            l->next = slot[b];
-            slot[b] = l;
-            l = next;
-        }
-    }
-    free(t->slot);
-    t->slot = slot;
-    t->size = size;
-}
-
-static void table_insert(table_t *t, hlink_t *l)
-{
-    if (t->size == 0)
-        table_resize(t, TABLE_MIN_SIZE);
-    else if (t->count >= t->size)
-        table_resize(t, t->size * 2);
-    hlink_t **head = &t->slot[l->hash & (t->size - 1)];
-    l->next = *head;
-    *head = l;
-    t->count++;
-}
-
-static void table_remove(table_t *t, hlink_t *l)
-{
-    hlink_t **pp = &t->slot[l->hash & (t->size - 1)];
-
-    while (*pp != l)
-        pp = &(*pp)->next;
-    *pp = l->next;
-    l->next = NULL;
-    t->count--;
-    /* Give memory back after a burst (a mass disconnect, say). */
-    if (t->size > TABLE_MIN_SIZE && t->count < t->size / 8)
-        table_resize(t, t->size / 2);
-}
-
-static void table_free(table_t *t)
-{
-    free(t->slot);
-    memset(t, 0, sizeof *t);
-}
-
 /* ---- names and subscriptions ---- */
 
 typedef struct jl_name {
-    hlink_t link;           /* in reg->names[ns] */
+    jl_hlink_t link;           /* in reg->names[ns] */
     jl_list_t in_ns;        /* in reg->all[ns], creation order */
     jl_list_t subs;         /* jl_sub_t.in_name, subscribe order */
     size_t nsubs;
@@ -121,7 +50,7 @@ typedef struct jl_name {
 } jl_name_t;
 
 typedef struct jl_sub {
-    hlink_t link;           /* in reg->subs, keyed by (name, sink) */
+    jl_hlink_t link;           /* in reg->subs, keyed by (name, sink) */
     jl_list_t in_name;      /* name->subs */
     jl_list_t in_sink;      /* sink->subs[name->ns] */
     jl_name_t *name;
@@ -129,9 +58,9 @@ typedef struct jl_sub {
 } jl_sub_t;
 
 struct jl_registry {
-    table_t names[JL_NS_COUNT];
+    jl_htable_t names[JL_NS_COUNT];
     jl_list_t all[JL_NS_COUNT];
-    table_t subs;
+    jl_htable_t subs;
     uint8_t key[16];        /* SipHash key, random per registry */
     jl_registry_watch_fn watch;
     void *watch_ud;
@@ -172,7 +101,7 @@ static uint64_t sub_hash(const jl_name_t *name, const jl_sink_t *sink)
 static jl_name_t *name_find(const jl_registry_t *reg, jl_ns_t ns,
                             const char *bytes, size_t len, uint64_t hash)
 {
-    for (hlink_t *l = table_chain(&reg->names[ns], hash); l; l = l->next) {
+    for (jl_hlink_t *l = jl_htable_chain(&reg->names[ns], hash); l; l = l->next) {
         jl_name_t *name = JL_CONTAINER_OF(l, jl_name_t, link);
         if (l->hash == hash && name->len == len && memcmp(name->bytes, bytes, len) == 0)
             return name;
@@ -197,7 +126,7 @@ static jl_name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
     memcpy(name->bytes, bytes, len);
     name->bytes[len] = '\0';
     jl_list_init(&name->subs);
-    table_insert(&reg->names[ns], &name->link);
+    jl_htable_insert(&reg->names[ns], &name->link);
     jl_list_push(&reg->all[ns], &name->in_ns);
     return name;
 }
@@ -208,7 +137,7 @@ static void name_release_if_empty(jl_registry_t *reg, jl_name_t *name)
 {
     if (name->nsubs > 0)
         return;
-    table_remove(&reg->names[name->ns], &name->link);
+    jl_htable_remove(&reg->names[name->ns], &name->link);
     jl_list_remove(&name->in_ns);
     if (reg->watch)
         reg->watch(reg->watch_ud, name->ns, name->bytes, name->len, 0);
@@ -219,7 +148,7 @@ static jl_sub_t *sub_find(const jl_registry_t *reg, const jl_name_t *name, const
 {
     uint64_t hash = sub_hash(name, sink);
 
-    for (hlink_t *l = table_chain(&reg->subs, hash); l; l = l->next) {
+    for (jl_hlink_t *l = jl_htable_chain(&reg->subs, hash); l; l = l->next) {
         jl_sub_t *sub = JL_CONTAINER_OF(l, jl_sub_t, link);
         if (sub->name == name && sub->sink == sink)
             return sub;
@@ -234,7 +163,7 @@ static void sub_add(jl_registry_t *reg, jl_name_t *name, jl_sink_t *sink)
     sub->name = name;
     sub->sink = sink;
     sub->link.hash = sub_hash(name, sink);
-    table_insert(&reg->subs, &sub->link);
+    jl_htable_insert(&reg->subs, &sub->link);
     jl_list_push(&name->subs, &sub->in_name);
     jl_list_push(&sink->subs[name->ns], &sub->in_sink);
     name->nsubs++;
@@ -245,7 +174,7 @@ static void sub_add(jl_registry_t *reg, jl_name_t *name, jl_sink_t *sink)
  * when to release it). */
 static void sub_drop(jl_registry_t *reg, jl_sub_t *sub)
 {
-    table_remove(&reg->subs, &sub->link);
+    jl_htable_remove(&reg->subs, &sub->link);
     jl_list_remove(&sub->in_name);
     jl_list_remove(&sub->in_sink);
     sub->name->nsubs--;
@@ -278,9 +207,9 @@ void jl_registry_free(jl_registry_t *reg)
                 free(JL_CONTAINER_OF(sit, jl_sub_t, in_name));
             free(name);
         }
-        table_free(&reg->names[ns]);
+        jl_htable_free(&reg->names[ns]);
     }
-    table_free(&reg->subs);
+    jl_htable_free(&reg->subs);
     free(reg);
 }
 

@@ -43,6 +43,7 @@
  * confirmation is still due; the counters in jl_upstream_t always match
  * what name_settle() last saw. */
 #include "upstream.h"
+#include "htable.h"
 
 #include "client.h"
 #include "log.h"
@@ -72,7 +73,6 @@
 #define PING_AFTER 10.0         /* silence before we ask "are you there?" */
 #define REPLY_TIMEOUT 15.0      /* oldest unanswered command: the upstream hangs */
 #define NAMES_PER_COMMAND 1024  /* resubscribe pipeline: names per SUBSCRIBE */
-#define TABLE_MIN 16
 
 typedef enum { ST_DOWN, ST_CONNECTING, ST_HANDSHAKE, ST_UP, ST_CLOSED } up_state_t;
 
@@ -87,8 +87,7 @@ typedef struct {
 } waiter_t;
 
 typedef struct up_name {
-    struct up_name *next;   /* hash chain */
-    uint64_t hash;
+    jl_hlink_t link;        /* in u->names */
     jl_list_t lingering;    /* in u->lingering (deadline order) while lingering */
     double linger_until;
     uint32_t subs_due;      /* subscribe confirmations still expected */
@@ -125,14 +124,12 @@ struct jl_upstream {
     int progress;           /* a subscription got confirmed during this input batch */
     int synced;             /* up, and what was held at connection time is confirmed */
     /* names */
-    up_name_t **slot;
-    size_t size, count;
+    jl_htable_t names;
     uint8_t key[16];
     jl_list_t lingering;
     size_t nheld[JL_NS_COUNT];
     size_t nunconfirmed;
     size_t nlingering;
-    int walking;            /* conn_close walks the slots: no resize */
     /* reconnecting */
     unsigned attempts;      /* failed attempts since the last time up */
     int logged_down;        /* "down" said once; stays quiet until up again */
@@ -155,37 +152,21 @@ static int connected(const jl_upstream_t *u) { return u->state == ST_HANDSHAKE |
 static int name_held(const up_name_t *n) { return n->local || jl_list_linked(&n->lingering); }
 static int name_confirmed(const up_name_t *n) { return n->subscribed && n->subs_due == 0; }
 
-static void table_resize(jl_upstream_t *u, size_t size)
-{
-    up_name_t **slot = jl_calloc(size, sizeof *slot);
-    for (size_t i = 0; i < u->size; i++) {
-        up_name_t *n = u->slot[i];
-        while (n) {
-            up_name_t *next = n->next;
-            size_t b = n->hash & (size - 1);
-            n->next = slot[b];
-            slot[b] = n;
-            n = next;
-        }
-    }
-    free(u->slot);
-    u->slot = slot;
-    u->size = size;
-}
-
 static uint64_t name_hash(const jl_upstream_t *u, jl_ns_t ns, const char *p, size_t len)
 {
     return jl_siphash(p, len, u->key) ^ (uint64_t)ns;
 }
 
+static up_name_t *name_of(jl_hlink_t *l) { return JL_CONTAINER_OF(l, up_name_t, link); }
+
 static up_name_t *name_find(const jl_upstream_t *u, jl_ns_t ns, const char *p, size_t len)
 {
-    if (u->size == 0)
-        return NULL;
     uint64_t h = name_hash(u, ns, p, len);
-    for (up_name_t *n = u->slot[h & (u->size - 1)]; n; n = n->next)
-        if (n->hash == h && n->ns == ns && n->len == len && memcmp(n->bytes, p, len) == 0)
+    for (jl_hlink_t *l = jl_htable_chain(&u->names, h); l; l = l->next) {
+        up_name_t *n = name_of(l);
+        if (l->hash == h && n->ns == ns && n->len == len && memcmp(n->bytes, p, len) == 0)
             return n;
+    }
     return NULL;
 }
 
@@ -194,32 +175,18 @@ static up_name_t *name_get(jl_upstream_t *u, jl_ns_t ns, const char *p, size_t l
     up_name_t *n = name_find(u, ns, p, len);
     if (n)
         return n;
-    if (u->size == 0)
-        table_resize(u, TABLE_MIN);
-    else if (u->count >= u->size)
-        table_resize(u, u->size * 2);
     n = jl_calloc(1, sizeof *n + len + 1);
-    n->hash = name_hash(u, ns, p, len);
+    n->link.hash = name_hash(u, ns, p, len);
     n->ns = (uint8_t)ns;
     n->len = len;
     memcpy(n->bytes, p, len);
-    size_t b = n->hash & (u->size - 1);
-    n->next = u->slot[b];
-    u->slot[b] = n;
-    u->count++;
+    jl_htable_insert(&u->names, &n->link);
     return n;
 }
 
 static void name_unlink(jl_upstream_t *u, up_name_t *n)
 {
-    up_name_t **pp = &u->slot[n->hash & (u->size - 1)];
-    while (*pp != n)
-        pp = &(*pp)->next;
-    *pp = n->next;
-    u->count--;
-    /* Give memory back after a burst, unless a walk over the slots is on. */
-    if (!u->walking && u->size > TABLE_MIN && u->count < u->size / 8)
-        table_resize(u, u->size / 2);
+    jl_htable_remove(&u->names, &n->link);
 }
 
 static void count(size_t *counter, int was, int now)
@@ -399,8 +366,9 @@ static void resubscribe_all(jl_upstream_t *u)
 
     for (int ns = 0; ns < JL_NS_COUNT; ns++) {
         size_t k = 0;
-        for (size_t i = 0; i < u->size; i++) {
-            for (up_name_t *n = u->slot[i]; n; n = n->next) {
+        for (size_t i = 0; i < u->names.size; i++) {
+            for (jl_hlink_t *l = u->names.slot[i]; l; l = l->next) {
+                up_name_t *n = name_of(l);
                 if (n->ns != ns || !name_held(n))
                     continue;
                 n->subscribed = 1;
@@ -501,18 +469,19 @@ static void conn_close(jl_upstream_t *u)
     u->synced = 0;
     jl_outq_clear(&u->out);
     jl_buf_free(&u->in);
-    u->walking = 1;
-    for (size_t i = 0; i < u->size; i++) {
-        up_name_t *n = u->slot[i];
-        while (n) {
-            up_name_t *next = n->next;
+    u->names.frozen = 1;
+    for (size_t i = 0; i < u->names.size; i++) {
+        jl_hlink_t *l = u->names.slot[i];
+        while (l) {
+            jl_hlink_t *next = l->next;
+            up_name_t *n = name_of(l);
             n->subscribed = 0;
             n->subs_due = n->unsubs_due = 0;
             name_settle(u, n);
-            n = next;
+            l = next;
         }
     }
-    u->walking = 0;
+    u->names.frozen = 0;
 }
 
 /* Answers every waiting publisher with 'text'. The FIFO is detached
@@ -961,24 +930,14 @@ static void upstream_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- URL ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes p[0..n) (user names and passwords may hold '@' or ':'). */
 static char *decode(const char *p, size_t n)
 {
     char *out = jl_malloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-            *o++ = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+        if (p[i] == '%' && i + 2 < n && jl_hex_digit(p[i + 1]) >= 0 && jl_hex_digit(p[i + 2]) >= 0) {
+            *o++ = (char)(jl_hex_digit(p[i + 1]) * 16 + jl_hex_digit(p[i + 2]));
             i += 2;
         } else {
             *o++ = p[i];
@@ -1123,15 +1082,15 @@ void jl_upstream_free(jl_upstream_t *u)
         jl_upstream_shutdown(u);
     if (u->srv && u->srv->reg)
         jl_registry_set_watch(u->srv->reg, NULL, NULL);
-    for (size_t i = 0; i < u->size; i++) {
-        up_name_t *n = u->slot[i];
-        while (n) {
-            up_name_t *next = n->next;
-            free(n);
-            n = next;
+    for (size_t i = 0; i < u->names.size; i++) {
+        jl_hlink_t *l = u->names.slot[i];
+        while (l) {
+            jl_hlink_t *next = l->next;
+            free(name_of(l));
+            l = next;
         }
     }
-    free(u->slot);
+    jl_htable_free(&u->names);
     free(u->fifo);
     free(u->host);
     free(u->port);

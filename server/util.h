@@ -53,6 +53,19 @@ static inline void jl_list_remove(jl_list_t *node)
 #define JL_LIST_FOREACH_SAFE(head, it, tmp) \
     for (jl_list_t *it = (head)->next, *tmp = it->next; it != (head); it = tmp, tmp = it->next)
 
+/* The value of a hexadecimal digit, or -1 (URL escapes, "\xHH" in inline
+ * commands, percent-encoded credentials). */
+static inline int jl_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Allocation that cannot fail: jugglite treats out-of-memory as fatal, as
  * Redis does, and logs before aborting. */
 void *jl_malloc(size_t n);
