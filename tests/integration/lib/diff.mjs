@@ -20,7 +20,7 @@
 //            a function (refBuf, subBuf, step) → undefined if fine, else a string
 //   compareOthers: how to compare the other connections' bytes (default 'exact')
 //   note: text shown in failure output
-//   quiet: ms of silence that ends a read (default JL_DIFF_QUIET_MS or 120)
+//   quiet: ms of silence that ends a read (default JL_DIFF_QUIET_MS or 40)
 //
 // After every step, every open connection on both sides is read until it has
 // been quiet for `quiet` ms; a side with fewer complete RESP frames than the
@@ -34,7 +34,7 @@ import assert from 'node:assert/strict';
 import { RawClient } from './rawclient.mjs';
 import { encode, toBuf, escapeBytes, splitFrames, renderFrames, unknownCommandError } from './resp.mjs';
 
-const QUIET = Number(process.env.JL_DIFF_QUIET_MS || 120);
+const QUIET = Number(process.env.JL_DIFF_QUIET_MS || 40);
 const SLOW = Number(process.env.JL_DIFF_SLOW_MS || 3000);
 const SLOW_BUDGET = Number(process.env.JL_DIFF_SLOW_BUDGET_MS || 20000);
 
