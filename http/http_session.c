@@ -418,6 +418,10 @@ static void collect_item(void *ud, const char *item, size_t len)
     const jl_config_t *cfg = srv->cfg;
     if (c->ns == JL_NS_CHANNEL && !channel_allowed(cfg, item, len))
         return;
+    /* A 16 KiB request head could otherwise pin thousands of subscriptions
+     * per connection; the excess is dropped like a disallowed channel. */
+    if (c->names->n >= cfg->max_stream_channels)
+        return;
     c->tmp.len = 0;
     if (c->ns == JL_NS_PATTERN)
         append_glob_literal(&c->tmp, cfg->namespace_);

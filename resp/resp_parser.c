@@ -174,6 +174,13 @@ static void request_reset(jl_resp_parser_t *p)
     p->want = -1;
     p->bulk = -1;
     p->argc = 0;
+    jl_resp_parser_trim(p);
+}
+
+void jl_resp_parser_trim(jl_resp_parser_t *p)
+{
+    if (p->kind != 0)
+        return;
     if (p->cap > ARGV_PREALLOC)
         args_release(p);
     if (p->ibuf_cap > IBUF_KEEP) {

@@ -62,6 +62,9 @@ typedef struct jl_resp_parser {
 
 void jl_resp_parser_init(jl_resp_parser_t *p, const jl_resp_limits_t *limits);
 void jl_resp_parser_free(jl_resp_parser_t *p);
+/* Between requests: returns the big argument arrays a huge request left, so
+ * an idle client holds only its small preallocation. No-op mid-request. */
+void jl_resp_parser_trim(jl_resp_parser_t *p);
 
 /* Parses at most one request from buf[0..len).
  *  JL_OK (0):     *cmd holds the command, *used the bytes it took (the caller

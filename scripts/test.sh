@@ -25,7 +25,7 @@ run_ctest build/release -j2
 
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DJL_WERROR=ON -DJL_SANITIZE=ON >/dev/null
 cmake --build build/asan -j"$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+JL_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest build/asan -j2 -LE "browser|bench"
 
 CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DJL_FUZZ=ON >/dev/null

@@ -33,6 +33,9 @@ void jl_client_commit_reply(jl_client_t *c)
         return;
     jl_conn_append(&c->conn, jl_client_reply.data, jl_client_reply.len);
     jl_client_reply.len = 0;
+    /* One huge reply must not pin its buffer for the process's lifetime. */
+    if (jl_client_reply.cap > 65536)
+        jl_buf_free(&jl_client_reply);
 }
 
 /* Redis closes the connection after a protocol error reply. */
@@ -74,8 +77,17 @@ static void client_process(jl_client_t *c)
         jl_client_reply.len = 0;
         jl_commands_execute(c, cmd.argc, cmd.argv, cmd.argvlen);
         jl_client_commit_reply(c);
+        /* Like Redis, a MULTI queue counts against the query buffer limit:
+         * queued commands are input the client has not let us finish. */
+        if (c->multi_bytes + conn->in.len - off > conn->srv->cfg->query_buffer_limit) {
+            jl_log_warn("closing client id=%llu: MULTI queue of %zu bytes over the query "
+                        "buffer limit", (unsigned long long)conn->id, c->multi_bytes);
+            jl_conn_close(conn, "query buffer limit (MULTI)");
+            break;
+        }
     }
     jl_buf_consume(&conn->in, off);
+    jl_resp_parser_trim(&c->parser);
 }
 
 static void client_on_input(jl_conn_t *conn) { client_process(client_of(conn)); }
@@ -117,6 +129,7 @@ void jl_client_discard_multi(jl_client_t *c)
     free(c->multi);
     c->multi = NULL;
     c->nmulti = 0;
+    c->multi_bytes = 0;
     c->flags &= (uint16_t)~(JL_CLIENT_MULTI | JL_CLIENT_DIRTY_EXEC);
 }
 

@@ -45,6 +45,7 @@ typedef struct jl_client {
     const char *last_cmd;           /* static name of the last command, for CLIENT LIST */
     jl_queued_cmd_t *multi;         /* MULTI queue */
     size_t nmulti;
+    size_t multi_bytes;             /* memory the queue holds, against the query buffer limit */
     jl_frame_t **deferred;          /* pushes to self held back during EXEC */
     size_t ndeferred;
 } jl_client_t;

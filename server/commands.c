@@ -519,6 +519,7 @@ static void queue_command(jl_client_t *c, const args_t *a)
     for (size_t i = 0; i < a->argc; i++) {
         q->argv[i] = jl_strndup(a->argv[i], a->len[i]);
         q->argvlen[i] = a->len[i];
+        c->multi_bytes += a->len[i] + sizeof(char *) + sizeof(size_t);
     }
     jl_resp_simple(R, "QUEUED");
 }

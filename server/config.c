@@ -41,6 +41,7 @@ static const char usage_text[] =
     "  --cors-origin ORIGIN      allow this origin (repeatable; '*' for any)\n"
     "  --longpoll-delay SECONDS  close long-poll responses this long after an event (default 0.25)\n"
     "  --retry MS                retry: sent when shedding load or shutting down (default 3000)\n"
+    "  --max-stream-channels N   most channels + patterns one SSE request subscribes to (default 256)\n"
     "\n"
     "Limits:\n"
     "  --max-conns N             maximum connections, both listeners (default 10000)\n"
@@ -71,7 +72,7 @@ enum {
     OPT_KEEPALIVE, OPT_NAMESPACE, OPT_ALLOWED, OPT_ALLOW_PATTERNS, OPT_PUBLISH_TOKEN,
     OPT_PUBLISH_PATH, OPT_CORS, OPT_LONGPOLL, OPT_RETRY, OPT_MAX_CONNS, OPT_MAX_MESSAGE,
     OPT_MAX_ARGS, OPT_MAX_INLINE, OPT_QBUF, OPT_OBUF_HARD, OPT_OBUF_SOFT, OPT_OBUF_SECS,
-    OPT_MAX_HEAD, OPT_HEAD_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT, OPT_UPSTREAM,
+    OPT_MAX_HEAD, OPT_HEAD_TIMEOUT, OPT_MAX_STREAM_CHANNELS, OPT_IDLE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT, OPT_UPSTREAM,
     OPT_LINGER, OPT_BACKOFF_MIN, OPT_BACKOFF_MAX, OPT_LOG_LEVEL
 };
 
@@ -94,6 +95,7 @@ static const struct option long_options[] = {
     {"longpoll-delay", required_argument, NULL, OPT_LONGPOLL},
     {"retry", required_argument, NULL, OPT_RETRY},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"max-stream-channels", required_argument, NULL, OPT_MAX_STREAM_CHANNELS},
     {"max-message-size", required_argument, NULL, OPT_MAX_MESSAGE},
     {"max-args", required_argument, NULL, OPT_MAX_ARGS},
     {"max-inline", required_argument, NULL, OPT_MAX_INLINE},
@@ -195,6 +197,7 @@ static void set_defaults(jl_config_t *c)
     set_str(&c->publish_path, "/publish");
     c->longpoll_delay = 0.25;
     c->retry_ms = 3000;
+    c->max_stream_channels = 256;
     c->max_conns = 10000;
     c->max_message = 512u * 1024 * 1024;
     c->max_args = 1024 * 1024;
@@ -268,6 +271,9 @@ static int apply(jl_config_t *c, int opt, const char *arg)
     case OPT_MAX_CONNS:
         if (parse_long(arg, 1, 100000000, &l)) return bad("max-conns", arg);
         c->max_conns = l; return 0;
+    case OPT_MAX_STREAM_CHANNELS:
+        if (parse_long(arg, 1, 1L << 20, &l)) return bad("max-stream-channels", arg);
+        c->max_stream_channels = (size_t)l; return 0;
     case OPT_MAX_MESSAGE: return set_size(&c->max_message, "max-message-size", arg, 1);
     case OPT_MAX_ARGS:
         if (parse_long(arg, 1, 1L << 30, &l)) return bad("max-args", arg);

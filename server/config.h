@@ -31,7 +31,8 @@ typedef struct jl_config {
     char **cors_origins;
     size_t n_cors_origins;
     double longpoll_delay;      /* close a long-poll response this long after its last event */
-    unsigned retry_ms;          /* retry: sent on shutdown and when over the connection cap */
+    unsigned retry_ms;
+    size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */          /* retry: sent on shutdown and when over the connection cap */
     /* limits */
     long max_conns;
     size_t max_message;         /* largest bulk / PUBLISH payload / HTTP publish body */

@@ -3,10 +3,17 @@
 #include "log.h"
 #include "server.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv)
 {
+#ifdef M_MMAP_THRESHOLD
+    /* Large buffers (a huge command, a burst of output) get their own
+     * mappings and go back to the system when freed; glibc's adaptive
+     * threshold would otherwise keep them in the heap after the first one. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     jl_config_t cfg;
     int rc = jl_config_parse(&cfg, argc, argv);
     if (rc != 0) {

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startJugglite, RawClient, encode, sleep, jugglitePath } from './lib/harness.mjs';
 import {
-  rss, rssSettles, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info, infoOn, assertServing,
+  rss, rssSettles, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info, assertServing,
   sseOpen, rawConnect, resetSocket, openFds, cpuSeconds, subscriber, publish, loopbackSources,
   WRAPPED, expectMessage,
 } from './lib/hostile.mjs';
@@ -120,7 +120,7 @@ describe('hostile connections', () => {
       const sse = await sseOpen(srv.ssePort, 'reset');
       sub.sock.pause();
       sse.sock.pause();
-      for (let j = 0; j < 16; j++) await publish(srv.respPort, 'reset', payload); // 4 MiB each
+      for (let j = 0; j < 16; j++) await publish(srv.respPort, 'reset', payload); // 4 MiB queued
       resetSocket(sub.sock);
       resetSocket(sse.sock);
       // And more writes towards the dead peers: EPIPE / ECONNRESET, never SIGPIPE.

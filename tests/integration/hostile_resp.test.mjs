@@ -9,8 +9,8 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startJugglite, RawClient, encode, sleep } from './lib/harness.mjs';
 import {
-  rss, rssSettles, withPeakRss, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info, infoOn,
-  subscriber, assertServing, expectMessage, messageFrame, trickle, rawConnect, tracked,
+  rss, rssSettles, withPeakRss, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info,
+  subscriber, assertServing, messageFrame, trickle, rawConnect, tracked,
   socketClosed, cpuSeconds,
 } from './lib/hostile.mjs';
 
@@ -152,7 +152,7 @@ describe('hostile RESP clients', () => {
       await socketClosed(sock, 30000);
       await t.stop();
       assert.equal(Buffer.concat(got).toString(), '-ERR Protocol error: too big inline request\r\n');
-      assert.ok(t.sent() > 64 && t.sent() < 64 + 40, `closed after ${t.sent()} bytes`);
+      assert.ok(t.sent() > 64, `closed after only ${t.sent()} bytes`);
       await assertServing(s2, { sse: false });
     } finally {
       await s2.stop();
