@@ -20,12 +20,26 @@
 
 #define CONN_READ_CHUNK 16384
 
+/* Where a connection without an input buffer reads: it keeps a buffer only
+ * if bytes arrived, so an EOF or an empty wakeup allocates nothing. (Before,
+ * every read reserved 16 KiB first: 20,000 subscribers dropping at once
+ * allocated 16 KiB each in the same loop iteration, and the heap stayed
+ * grown after they were freed.) One loop, one thread: the bytes are copied
+ * out before on_input runs, so one static buffer serves every connection. */
+static char conn_spare[CONN_READ_CHUNK];
+
 static void conn_read(jl_conn_t *c)
 {
     const jl_config_t *cfg = c->srv->cfg;
-    if (c->in.cap - c->in.len < CONN_READ_CHUNK / 4)
-        jl_buf_reserve(&c->in, CONN_READ_CHUNK);
-    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    char *dst = conn_spare;
+    size_t room = sizeof conn_spare;
+    if (c->in.cap > 0) {
+        if (c->in.cap - c->in.len < CONN_READ_CHUNK / 4)
+            jl_buf_reserve(&c->in, CONN_READ_CHUNK);
+        dst = c->in.data + c->in.len;
+        room = c->in.cap - c->in.len;
+    }
+    ssize_t n = read(c->fd, dst, room);
     if (n == 0) {
         jl_conn_close(c, "closed by peer");
         return;
@@ -36,7 +50,10 @@ static void conn_read(jl_conn_t *c)
         jl_conn_close(c, strerror(errno));
         return;
     }
-    c->in.len += (size_t)n;
+    if (dst == conn_spare)
+        jl_buf_append(&c->in, conn_spare, (size_t)n);
+    else
+        c->in.len += (size_t)n;
     c->srv->stats.net_input_bytes += (unsigned long long)n;
     c->last_active = ev_now(c->srv->loop);
     c->ops->on_input(c);
@@ -87,10 +104,43 @@ void jl_conn_init(jl_conn_t *c, jl_server_t *srv, const jl_conn_ops_t *ops,
     jl_server_conn_added(srv, c);
 }
 
+/* Flush order. srv->pending is flushed front to back. Connections that got
+ * a reply (jl_conn_append: a publisher's ack, above all) are kept in a front
+ * segment, in the order they were marked; connections that only got fan-out
+ * (jl_conn_push) go to the back. So a publisher hears back before the
+ * subscribers its publish just filled are written, as with Redis: it sends
+ * its next requests while the fan-out is still going out, and the next read
+ * finds a whole window of them -- bigger batches, fewer writev calls per
+ * event, and a loop that never sits idle waiting for a publisher that has
+ * not yet been answered. Order across connections changes nothing else:
+ * each connection's own bytes stay in order.
+ *
+ * reply_last is the last connection of the front segment. It goes stale
+ * when it is flushed (unlinked: the next reply starts a new segment at the
+ * front), when it is re-marked by a push (cleared), or when it is closed
+ * (cleared, before its memory can be freed). If it is still waiting in the
+ * flush loop's own list, a reply inserted after it is flushed in that same
+ * pass, which is no worse. */
+static jl_conn_t *reply_last;
+
 static void mark_pending(jl_conn_t *c)
 {
-    if (!jl_list_linked(&c->pending))
-        jl_list_push(&c->srv->pending, &c->pending);
+    if (jl_list_linked(&c->pending))
+        return;
+    jl_list_push(&c->srv->pending, &c->pending);
+    if (c == reply_last)
+        reply_last = NULL;
+}
+
+static void mark_pending_reply(jl_conn_t *c)
+{
+    if (jl_list_linked(&c->pending))
+        return;
+    if (reply_last != NULL && reply_last->srv == c->srv && jl_list_linked(&reply_last->pending))
+        jl_list_push(reply_last->pending.next, &c->pending);   /* after reply_last */
+    else
+        jl_list_push(c->srv->pending.next, &c->pending);      /* at the front */
+    reply_last = c;
 }
 
 /* Applies the output-buffer limits after something was queued. */
@@ -134,7 +184,7 @@ void jl_conn_append(jl_conn_t *c, const void *p, size_t n)
     if (c->closing || n == 0)
         return;
     jl_outq_append(&c->out, p, n);
-    mark_pending(c);
+    mark_pending_reply(c);
     check_limits(c);
 }
 
@@ -146,6 +196,8 @@ void jl_conn_close(jl_conn_t *c, const char *why)
     ev_io_stop(c->srv->loop, &c->rio);
     ev_io_stop(c->srv->loop, &c->wio);
     jl_list_remove(&c->pending);
+    if (c == reply_last)
+        reply_last = NULL;
     jl_log_debug("conn %llu closing: %s", (unsigned long long)c->id, why);
     jl_server_conn_closed(c->srv, c);
 }
