@@ -96,7 +96,8 @@ static void reply_ok(void) { jl_resp_simple(R, "OK"); }
 
 static void reply_syntax(void) { jl_resp_error(R, "ERR syntax error"); }
 
-/* Redis's rejectCommandFormat: CR/LF in an error would break the protocol. */
+/* Redis's rejectCommandFormat: an error that also fails a pending MULTI.
+ * (jl_resp_error turns CR/LF into spaces, as Redis does.) */
 static void reply_reject(jl_client_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply_reject(jl_client_t *c, const char *fmt, ...)
 {
@@ -105,9 +106,6 @@ static void reply_reject(jl_client_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    for (char *p = msg; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
     jl_resp_errorf(R, "ERR %s", msg);
     if (c->flags & JL_CLIENT_MULTI)
         c->flags |= JL_CLIENT_DIRTY_EXEC;
