@@ -25,13 +25,12 @@
  * allowed_channels) and the registration comment shows what was really
  * subscribed. Shedding load and shutting down answer 200 + "retry:" and
  * close, so browsers come back later. Only a malformed request gets 4xx. */
-#include "http_session.h"
-#include "page.h"
-#include "query.h"
-#include "sse.h"
-#include "../server/log.h"
-#include "../server/server.h"
-#include "../server/upstream.h"
+#include "http/http_session.h"
+#include "http/page.h"
+#include "http/query.h"
+#include "http/sse.h"
+#include "server/log.h"
+#include "server/server.h"
 
 #include <http_parser.h>
 
@@ -49,16 +48,17 @@
 #define SKIP_BODY_MAX 65536     /* a refused request's body up to this is read and dropped */
 #define SCRATCH_KEEP 65536      /* the event scratch buffer shrinks back above this */
 
-/* ---- module state (srv->http) ---- */
+/* ---- the HTTP side's state (one per server, owned by main.c) ---- */
 
 struct jl_http {
     jl_server_t *srv;
-    jl_list_t streams;          /* every stream, http_session_t.stream */
+    jl_list_t streams;          /* every stream, http_session_t.stream; srv->stats.sse_streams counts them */
     jl_list_t waiting;          /* streams whose upstream subscriptions are unconfirmed */
-    size_t nstreams;
     ev_timer keepalive;
     jl_frame_t *page;           /* the built-in page, rendered once */
     uint64_t rng;               /* xorshift state for retry jitter */
+    jl_buf_t scratch;           /* event frames */
+    jl_buf_t head;              /* response heads */
 };
 
 /* ---- per connection ---- */
@@ -114,21 +114,21 @@ typedef struct http_session {
     http_req_t *req;            /* request being read; NULL on a stream */
     ev_timer *longpoll;         /* long-poll streams only */
     reg_wait_t *wait;           /* upstream mode, until confirmed */
-    char *last_event_id;        /* kept for history replay (future work) */
+    jl_http_t *http;
     uint8_t state;
     uint8_t over_cap;
     uint32_t ignored;           /* bytes received on a stream after its head */
 } http_session_t;
 
-static http_session_t *session_of(jl_conn_t *c) { return (http_session_t *)c; }
+static http_session_t *session_of(jl_conn_t *c)
+{
+    return JL_CONTAINER_OF(c, http_session_t, conn);
+}
 
-/* Shared scratch buffers; the loop is single-threaded. */
-static jl_buf_t scratch;        /* event frames */
-static jl_buf_t head;           /* response heads */
 
 /* ---- small helpers ---- */
 
-static uint64_t rng_next(struct jl_http *h)
+static uint64_t rng_next(jl_http_t *h)
 {
     uint64_t x = h->rng;
     x ^= x << 13;
@@ -138,12 +138,12 @@ static uint64_t rng_next(struct jl_http *h)
 }
 
 /* retry_ms +/- 20%, so that clients shed together do not return together. */
-static unsigned retry_jittered(jl_server_t *srv)
+static unsigned retry_jittered(jl_http_t *h)
 {
-    unsigned ms = srv->cfg->retry_ms;
+    unsigned ms = h->srv->cfg->retry_ms;
     if (ms == 0)
         return 0;
-    double f = 0.8 + 0.4 * ((double)(rng_next(srv->http) >> 11) / 9007199254740992.0);
+    double f = 0.8 + 0.4 * ((double)(rng_next(h) >> 11) / 9007199254740992.0);
     return (unsigned)(ms * f + 0.5);
 }
 
@@ -214,7 +214,7 @@ static void req_free(http_req_t *r)
 
 static void add_cors(http_session_t *s, jl_buf_t *b)
 {
-    const jl_config_t *cfg = s->conn.srv->cfg;
+    const jl_config_t *cfg = s->http->srv->cfg;
     if (cfg->n_cors_origins == 0)
         return;
     const char *origin = s->req ? s->req->origin : NULL;
@@ -239,7 +239,7 @@ static void add_cors(http_session_t *s, jl_buf_t *b)
 static void req_next(http_session_t *s)
 {
     req_clear(s->req);
-    s->req->since = ev_now(s->conn.srv->loop);
+    s->req->since = ev_now(s->http->srv->loop);
 }
 
 /* Queues a complete non-stream response. keep: the connection stays open
@@ -256,21 +256,22 @@ static void respond_full(http_session_t *s, int status, const char *ctype, const
     }
     keep = keep && r && (r->flags & RQ_KEEP_ALIVE);
     int head_only = r && r->parser.method == HTTP_HEAD;
-    head.len = 0;
-    jl_buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    jl_buf_t *head = &s->http->head;
+    head->len = 0;
+    jl_buf_printf(head, "HTTP/1.1 %d %s\r\n", status, reason(status));
     if (ctype)
-        jl_buf_printf(&head, "Content-Type: %s\r\n", ctype);
+        jl_buf_printf(head, "Content-Type: %s\r\n", ctype);
     if (status != 204)
-        jl_buf_printf(&head, "Content-Length: %zu\r\n", len);
+        jl_buf_printf(head, "Content-Length: %zu\r\n", len);
     if (extra)
-        jl_buf_append_str(&head, extra);
-    add_cors(s, &head);
+        jl_buf_append_str(head, extra);
+    add_cors(s, head);
     if (!keep)
-        jl_buf_append_str(&head, "Connection: close\r\n");
+        jl_buf_append_str(head, "Connection: close\r\n");
     else if (r->parser.http_major == 1 && r->parser.http_minor == 0)
-        jl_buf_append_str(&head, "Connection: keep-alive\r\n");
-    jl_buf_append(&head, "\r\n", 2);
-    jl_conn_append(&s->conn, head.data, head.len);
+        jl_buf_append_str(head, "Connection: keep-alive\r\n");
+    jl_buf_append(head, "\r\n", 2);
+    jl_conn_append(&s->conn, head->data, head->len);
     if (!head_only && status != 204 && len) {
         if (body_frame)
             jl_conn_push(&s->conn, body_frame);
@@ -301,21 +302,22 @@ static void respond_error(http_session_t *s, int status, const char *extra)
 
 static void stream_head(http_session_t *s)
 {
-    head.len = 0;
-    jl_buf_append_str(&head, "HTTP/1.1 200 OK\r\n"
+    jl_buf_t *head = &s->http->head;
+    head->len = 0;
+    jl_buf_append_str(head, "HTTP/1.1 200 OK\r\n"
                              "Content-Type: text/event-stream;charset=utf-8\r\n"
                              "Cache-Control: no-cache\r\n"
                              "X-Accel-Buffering: no\r\n"
                              "Connection: close\r\n");
-    add_cors(s, &head);
-    jl_buf_append(&head, "\r\n", 2);
-    jl_conn_append(&s->conn, head.data, head.len);
+    add_cors(s, head);
+    jl_buf_append(head, "\r\n", 2);
+    jl_conn_append(&s->conn, head->data, head->len);
 }
 
 static void append_retry(http_session_t *s)
 {
     jl_buf_t b = {0};
-    jl_sse_retry(&b, retry_jittered(s->conn.srv));
+    jl_sse_retry(&b, retry_jittered(s->http));
     jl_conn_append(&s->conn, b.data, b.len);
     jl_buf_free(&b);
 }
@@ -337,19 +339,20 @@ static int http_deliver(jl_sink_t *sink, jl_msg_t *msg)
         return 0;
     jl_frame_t *f = msg->frames[JL_FRAME_SSE];
     if (f == NULL) {
-        scratch.len = 0;
-        jl_sse_event(&scratch, msg->payload, msg->payload_len);
-        f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch.data, scratch.len);
-        if (scratch.cap > SCRATCH_KEEP)
-            jl_buf_free(&scratch);
+        jl_buf_t *scratch = &s->http->scratch;
+        scratch->len = 0;
+        jl_sse_event(scratch, msg->payload, msg->payload_len);
+        f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch->data, scratch->len);
+        if (scratch->cap > SCRATCH_KEEP)
+            jl_buf_free(scratch);
     }
     jl_conn_push(&s->conn, f);
-    s->conn.srv->stats.sse_events_sent++;
+    s->http->srv->stats.sse_events_sent++;
     if (s->longpoll) {
         /* (Re)armed by every event, never by keepalives (Jugglite). */
-        struct ev_loop *loop = s->conn.srv->loop;
+        struct ev_loop *loop = s->http->srv->loop;
         ev_timer_stop(loop, s->longpoll);
-        ev_timer_set(s->longpoll, s->conn.srv->cfg->longpoll_delay, 0.);
+        ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
         ev_timer_start(loop, s->longpoll);
     }
     return 1;
@@ -361,11 +364,12 @@ static void on_keepalive(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    struct jl_http *h = JL_CONTAINER_OF(w, struct jl_http, keepalive);
-    if (h->nstreams == 0)
+    jl_http_t *h = JL_CONTAINER_OF(w, jl_http_t, keepalive);
+    size_t nstreams = h->srv->stats.sse_streams;
+    if (nstreams == 0)
         return;
     jl_buf_t b = {0};
-    jl_sse_keepalive(&b, (unsigned long)h->nstreams);
+    jl_sse_keepalive(&b, (unsigned long)nstreams);
     jl_frame_t *f = jl_frame_from(b.data, b.len);
     jl_buf_free(&b);
     JL_LIST_FOREACH(&h->streams, it)
@@ -414,7 +418,7 @@ static void append_glob_literal(jl_buf_t *b, const char *s)
 static void collect_item(void *ud, const char *item, size_t len)
 {
     collect_t *c = ud;
-    jl_server_t *srv = c->s->conn.srv;
+    jl_server_t *srv = c->s->http->srv;
     const jl_config_t *cfg = srv->cfg;
     if (c->ns == JL_NS_CHANNEL && !channel_allowed(cfg, item, len))
         return;
@@ -461,7 +465,7 @@ static int wait_confirmed(jl_server_t *srv, const reg_wait_t *w)
         jl_ns_t ns = (jl_ns_t)(uint8_t)*p++;
         memcpy(&len, p, sizeof len);
         p += sizeof len;
-        if (!jl_upstream_confirmed(srv->upstream, ns, p, len))
+        if (!jl_relay_confirmed(srv->relay, ns, p, len))
             return 0;
         p += len;
     }
@@ -482,7 +486,7 @@ static void wait_free(http_session_t *s)
 /* GET <path>: subscribe, send the head and the registration comment. */
 static void start_stream(http_session_t *s)
 {
-    jl_server_t *srv = s->conn.srv;
+    jl_server_t *srv = s->http->srv;
     const jl_config_t *cfg = srv->cfg;
     http_req_t *r = s->req;
 
@@ -510,15 +514,6 @@ static void start_stream(http_session_t *s)
     }
     jl_buf_free(&c.tmp);
 
-    /* Last-Event-ID: the header, then the polyfills' query forms. Kept for
-     * replay from history (future work); today it changes nothing. */
-    const jl_query_pair_t *id = NULL;
-    if (r->last_event_id) {
-        s->last_event_id = r->last_event_id;
-        r->last_event_id = NULL;
-    } else if ((id = jl_query_get(&q, "lastEventId")) || (id = jl_query_get(&q, "last_event_id"))) {
-        s->last_event_id = jl_strndup(id->val, id->val_len);
-    }
     jl_query_free(&q);
 
     stream_head(s);
@@ -529,7 +524,7 @@ static void start_stream(http_session_t *s)
     jl_sse_registered(&comment, (const char *const *)ptrs, names.len, names.n);
     free(ptrs);
     reg_wait_t *w = NULL;
-    if (srv->upstream && names.n) {
+    if (names.n) {
         w = jl_calloc(1, sizeof *w);
         for (size_t i = 0; i < names.n; i++) {
             uint32_t len = (uint32_t)names.len[i];
@@ -547,7 +542,7 @@ static void start_stream(http_session_t *s)
         w->comment = comment;
         w->owner = s;
         s->wait = w;
-        jl_list_push(&srv->http->waiting, &w->node);
+        jl_list_push(&s->http->waiting, &w->node);
     } else {
         jl_conn_append(&s->conn, comment.data, comment.len);
         jl_buf_free(&comment);
@@ -567,8 +562,8 @@ static void start_stream(http_session_t *s)
     req_free(s->req);
     s->req = NULL;
     s->state = ST_STREAM;
-    jl_list_push(&srv->http->streams, &s->stream);
-    srv->http->nstreams++;
+    jl_list_push(&s->http->streams, &s->stream);
+    srv->stats.sse_streams++;
     srv->stats.sse_connections_received++;
 }
 
@@ -576,25 +571,35 @@ static void start_stream(http_session_t *s)
 
 static void serve_health(http_session_t *s)
 {
-    jl_server_t *srv = s->conn.srv;
-    const char *up = "none";
-    int ok = 1;
-    if (srv->upstream) {
-        ok = jl_upstream_is_up(srv->upstream);
-        up = ok ? "up" : "down";
-    }
+    jl_server_t *srv = s->http->srv;
+    int health = jl_relay_health(srv->relay);
+    int ok = health != 0;
+    const char *up = health < 0 ? "none" : ok ? "up" : "down";
     char body[256];
     snprintf(body, sizeof body,
              "{\"status\":\"%s\",\"connections\":%zu,\"sse_streams\":%zu,\"upstream\":\"%s\","
              "\"publish\":%s}",
-             ok ? "ok" : "upstream down", srv->nconns, srv->http->nstreams, up,
+             ok ? "ok" : "upstream down", srv->conns.accepted, srv->stats.sse_streams, up,
              srv->cfg->publish_token ? "true" : "false");
     respond(s, ok ? 200 : 503, "application/json", "Cache-Control: no-cache\r\n", body, 1);
 }
 
+/* The relay's answer, when it comes before jl_relay_publish returns. */
+typedef struct published {
+    int answered;
+    long long receivers;
+} published_t;
+
+static void on_published(void *ud, const jl_relay_reply_t *reply)
+{
+    published_t *res = ud;
+    res->answered = 1;
+    res->receivers = reply->receivers;
+}
+
 static void serve_publish(http_session_t *s)
 {
-    jl_server_t *srv = s->conn.srv;
+    jl_server_t *srv = s->http->srv;
     const jl_config_t *cfg = srv->cfg;
     http_req_t *r = s->req;
     jl_query_t q = {0};
@@ -612,28 +617,25 @@ static void serve_publish(http_session_t *s)
     jl_buf_append_str(&name, cfg->namespace_);
     jl_buf_append(&name, ch->val, ch->val_len);
     jl_query_free(&q);
-    const char *payload = r->body.data ? r->body.data : "";
-    if (srv->upstream) {
+    jl_pub_t pub = {name.data, name.len, r->body.data ? r->body.data : "", r->body.len, 0};
+    published_t res = {0};
+    int rc = jl_relay_publish(srv->relay, &pub, on_published, &res);
+    jl_buf_free(&name);
+    if (rc < 0) {
+        respond(s, 503, "application/json", "Retry-After: 1\r\n",
+                "{\"error\":\"upstream unavailable\"}", 1);
+        return;
+    }
+    srv->stats.http_publishes++;
+    if (!res.answered) {
         /* Bridged: the message goes upstream and comes back to every node;
-         * the upstream's receiver count is not waited for, so the answer is
-         * 202 "forwarded", or 503 when the upstream cannot take it. */
-        int rc = jl_upstream_forward_publish(srv->upstream, NULL, name.data, name.len, payload,
-                                             r->body.len, 0);
-        jl_buf_free(&name);
-        if (rc < 0) {
-            respond(s, 503, "application/json", "Retry-After: 1\r\n",
-                    "{\"error\":\"upstream unavailable\"}", 1);
-            return;
-        }
-        srv->stats.http_publishes++;
+         * the upstream's receiver count is not waited for. */
+        jl_relay_cancel(srv->relay, &res);
         respond(s, 202, "application/json", NULL, "{\"forwarded\":true}", 1);
         return;
     }
-    size_t n = jl_server_publish_local(srv, name.data, name.len, payload, r->body.len, 0);
-    jl_buf_free(&name);
-    srv->stats.http_publishes++;
     char body[64];
-    snprintf(body, sizeof body, "{\"receivers\":%zu}", n);
+    snprintf(body, sizeof body, "{\"receivers\":%lld}", res.receivers);
     respond(s, 200, "application/json", NULL, body, 1);
 }
 
@@ -649,7 +651,7 @@ static const char *allow_of(route_t route)
 static void serve_options(http_session_t *s)
 {
     char extra[512];
-    const jl_config_t *cfg = s->conn.srv->cfg;
+    const jl_config_t *cfg = s->http->srv->cfg;
     int n = snprintf(extra, sizeof extra, "Allow: %s\r\n", allow_of((route_t)s->req->route));
     if (cfg->n_cors_origins && (s->req->flags & RQ_PREFLIGHT))
         snprintf(extra + n, sizeof extra - (size_t)n,
@@ -663,7 +665,7 @@ static void serve_options(http_session_t *s)
 static void dispatch(http_session_t *s)
 {
     http_req_t *r = s->req;
-    jl_server_t *srv = s->conn.srv;
+    jl_server_t *srv = s->http->srv;
     if (s->over_cap && !r->status) {
         if (r->route == R_STREAM && r->parser.method == HTTP_GET) {
             start_stream(s);
@@ -713,7 +715,7 @@ static void dispatch(http_session_t *s)
     case R_PAGE:
         if (method == HTTP_GET || method == HTTP_HEAD)
             respond_full(s, 200, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n", NULL,
-                         0, srv->http->page, 1);
+                         0, s->http->page, 1);
         else
             respond_error(s, 405, allow);
         return;
@@ -819,7 +821,7 @@ static route_t route_of(const jl_config_t *cfg, const char *path, size_t len)
  * request does not make us read (or the client send) a large body. */
 static void check_publish(http_session_t *s)
 {
-    const jl_config_t *cfg = s->conn.srv->cfg;
+    const jl_config_t *cfg = s->http->srv->cfg;
     http_req_t *r = s->req;
     http_parser *p = &r->parser;
     const char *auth = r->authorization;
@@ -847,7 +849,7 @@ static int cb_headers_complete(http_parser *p)
 {
     http_session_t *s = parser_session(p);
     http_req_t *r = s->req;
-    const jl_config_t *cfg = s->conn.srv->cfg;
+    const jl_config_t *cfg = s->http->srv->cfg;
     if (r->flags & RQ_IN_VALUE)
         header_done(r);
     r->flags |= RQ_HEAD_DONE;
@@ -900,7 +902,7 @@ static int cb_body(http_parser *p, const char *at, size_t len)
     http_req_t *r = s->req;
     if (r->status || r->route != R_PUBLISH || p->method != HTTP_POST || s->over_cap)
         return 0;   /* not wanted: dropped */
-    if (r->body.len + len > s->conn.srv->cfg->max_message) {
+    if (r->body.len + len > s->http->srv->cfg->max_message) {
         r->status = 413;
         r->flags |= RQ_EARLY;
         jl_buf_free(&r->body);
@@ -941,7 +943,7 @@ static void http_on_input(jl_conn_t *c)
          * the close, and drop a peer that keeps talking. */
         size_t total = (size_t)s->ignored + c->in.len;
         jl_buf_consume(&c->in, c->in.len);
-        if (total > c->srv->cfg->max_head)
+        if (total > session_of(c)->http->srv->cfg->max_head)
             jl_conn_close(c, "input on an SSE stream");
         s->ignored = (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total);
         return;
@@ -990,7 +992,7 @@ static void http_on_cron(jl_conn_t *c, double now)
     http_req_t *r = s->req;
     if (s->state != ST_READ || r == NULL || c->close_after_flush)
         return;
-    double limit = c->srv->cfg->head_timeout;
+    double limit = session_of(c)->http->srv->cfg->head_timeout;
     if (!(r->flags & RQ_HEAD_DONE) && !jl_outq_empty(&c->out)) {
         /* Kept alive: a response still being written is not the client's
          * idleness; the wait for the next request starts after it. */
@@ -1013,12 +1015,12 @@ static void http_on_cron(jl_conn_t *c, double now)
 static void http_on_free(jl_conn_t *c)
 {
     http_session_t *s = session_of(c);
-    jl_server_t *srv = c->srv;
+    jl_server_t *srv = s->http->srv;
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(srv->reg, &s->sink, (jl_ns_t)ns, NULL, NULL);
     if (jl_list_linked(&s->stream)) {
         jl_list_remove(&s->stream);
-        srv->http->nstreams--;
+        srv->stats.sse_streams--;
     }
     if (s->longpoll) {
         ev_timer_stop(srv->loop, s->longpoll);
@@ -1026,7 +1028,6 @@ static void http_on_free(jl_conn_t *c)
     }
     wait_free(s);
     req_free(s->req);
-    free(s->last_event_id);
     free(s);
 }
 
@@ -1037,12 +1038,26 @@ static const jl_conn_ops_t http_ops = {
     .on_free = http_on_free,
 };
 
-/* ---- the module interface ---- */
+/* ---- the HTTP side ---- */
 
-void jl_http_init(jl_server_t *srv)
+/* The relay says subscriptions were confirmed: waiting streams re-check. */
+static void streams_ready(void *ud)
+{
+    jl_http_t *h = ud;
+    JL_LIST_FOREACH_SAFE(&h->waiting, it, tmp) {
+        reg_wait_t *w = JL_CONTAINER_OF(it, reg_wait_t, node);
+        if (!wait_confirmed(h->srv, w))
+            continue;
+        http_session_t *s = w->owner;
+        jl_conn_append(&s->conn, w->comment.data, w->comment.len);
+        wait_free(s);
+    }
+}
+
+jl_http_t *jl_http_new(jl_server_t *srv)
 {
     const jl_config_t *cfg = srv->cfg;
-    struct jl_http *h = jl_calloc(1, sizeof *h);
+    jl_http_t *h = jl_calloc(1, sizeof *h);
     h->srv = srv;
     jl_list_init(&h->streams);
     jl_list_init(&h->waiting);
@@ -1059,60 +1074,32 @@ void jl_http_init(jl_server_t *srv)
                                                                            : cfg->max_head));
     ev_timer_init(&h->keepalive, on_keepalive, cfg->keepalive, cfg->keepalive);
     ev_timer_start(srv->loop, &h->keepalive);
-    srv->http = h;
+    jl_relay_on_ready(srv->relay, streams_ready, h);
+    return h;
 }
 
-void jl_http_free(jl_server_t *srv)
+void jl_http_free(jl_http_t *h)
 {
-    struct jl_http *h = srv->http;
     if (h == NULL)
         return;
-    ev_timer_stop(srv->loop, &h->keepalive);
+    jl_relay_on_ready(h->srv->relay, NULL, NULL);
+    ev_timer_stop(h->srv->loop, &h->keepalive);
     jl_frame_unref(h->page);
+    jl_buf_free(&h->scratch);
+    jl_buf_free(&h->head);
     free(h);
-    srv->http = NULL;
-    jl_buf_free(&scratch);
-    jl_buf_free(&head);
 }
 
-void jl_http_accept(jl_server_t *srv, int fd, int unix_socket, int over_cap)
+void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
 {
     http_session_t *s = jl_calloc(1, sizeof *s);
     jl_sink_init(&s->sink, &http_sink_ops);
+    s->http = ud;
     s->over_cap = (uint8_t)over_cap;
     s->state = ST_READ;
     s->req = jl_calloc(1, sizeof *s->req);
     http_parser_init(&s->req->parser, HTTP_REQUEST);
     s->req->parser.data = s;
-    jl_conn_init(&s->conn, srv, &http_ops, JL_CONN_HTTP, fd, unix_socket);
+    jl_conn_init(&s->conn, &srv->conns, &http_ops, fd, unix_socket);
     s->req->since = s->conn.created;
-}
-
-size_t jl_http_stream_count(const jl_server_t *srv)
-{
-    return srv->http ? srv->http->nstreams : 0;
-}
-
-void jl_http_info(const jl_server_t *srv, jl_buf_t *out)
-{
-    const jl_stats_t *st = &srv->stats;
-    jl_buf_printf(out,
-                  "sse_connected_streams:%zu\r\nsse_total_streams:%llu\r\n"
-                  "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n",
-                  jl_http_stream_count(srv), st->sse_connections_received, st->sse_events_sent,
-                  st->http_publishes, srv->cfg->keepalive);
-}
-
-void jl_http_upstream_progress(jl_server_t *srv)
-{
-    if (srv->http == NULL || srv->upstream == NULL)
-        return;
-    JL_LIST_FOREACH_SAFE(&srv->http->waiting, it, tmp) {
-        reg_wait_t *w = JL_CONTAINER_OF(it, reg_wait_t, node);
-        if (!wait_confirmed(srv, w))
-            continue;
-        http_session_t *s = w->owner;
-        jl_conn_append(&s->conn, w->comment.data, w->comment.len);
-        wait_free(s);
-    }
 }

@@ -5,29 +5,21 @@
  * (--path, default /stream), POST publish (only with --publish-token),
  * /health, and / (the built-in page). A stream session is a registry sink;
  * its events are encoded once per publish (jl_msg_t frame cache) and shared.
- * The module keeps its own state (stream list, keepalive timer) in
- * srv->http. */
+ * jl_http_t is the side's own state (streams, keepalive timer, the page),
+ * one per server, owned by main.c. */
 #ifndef JL_HTTP_SESSION_H
 #define JL_HTTP_SESSION_H
 
-#include "../server/buf.h"
-
-#include <stddef.h>
-
 typedef struct jl_server jl_server_t;
+typedef struct jl_http jl_http_t;
 
-/* Sets up srv->http (keepalive timer etc.). */
-void jl_http_init(jl_server_t *srv);
-void jl_http_free(jl_server_t *srv);
-/* Accepts fd as an HTTP client; over_cap: shed it (SSE: 200 + retry: and
- * close; anything else: 503 with Retry-After). */
-void jl_http_accept(jl_server_t *srv, int fd, int unix_socket, int over_cap);
-/* Open SSE streams. */
-size_t jl_http_stream_count(const jl_server_t *srv);
-/* Appends the INFO "# Jugglite" lines. */
-void jl_http_info(const jl_server_t *srv, jl_buf_t *out);
-/* The upstream confirmed subscriptions: streams waiting for their
- * registration comment re-check (see upstream.h). */
-void jl_http_upstream_progress(jl_server_t *srv);
+/* Sets up the HTTP side: keepalive timer, the rendered page, the relay's
+ * readiness callback. */
+jl_http_t *jl_http_new(jl_server_t *srv);
+/* After jl_server_close_all. NULL is a no-op. */
+void jl_http_free(jl_http_t *h);
+/* jl_accept_fn for the SSE listeners (ud: the jl_http_t); over_cap: shed it
+ * (SSE: 200 + retry: and close; anything else: 503 with Retry-After). */
+void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap);
 
 #endif

@@ -10,7 +10,7 @@
  * #publish, #publish-result, #publish-note. Every event appended to #log is
  * an <li class="event"> with data-type and data-id attributes. Event data is
  * inserted with textContent, never as HTML. */
-#include "page.h"
+#include "http/page.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #ifndef JL_PAGE_H
 #define JL_PAGE_H
 
-#include "../server/buf.h"
+#include "server/buf.h"
 
 /* Appends the page to out, with the stream path, the publish path and the
  * namespace (shown in the redis-cli hint) embedded as JSON data. */

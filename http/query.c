@@ -6,8 +6,8 @@
  * guessed. A parse makes one allocation -- the pair array followed by an
  * arena holding every decoded key and value, each NUL-terminated -- so a
  * query is freed with one free() and never leaks half-built. */
-#include "query.h"
-#include "../server/util.h"
+#include "http/query.h"
+#include "server/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * dropped rather than escaped -- SSE has no escaping. The browser side of
  * this contract is WHATWG HTML §9.2.6; tests/fuzz/fuzz_sse.c parses our
  * output with a model of it and checks the round trip. */
-#include "sse.h"
+#include "http/sse.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #ifndef JL_SSE_H
 #define JL_SSE_H
 
-#include "../server/buf.h"
+#include "server/buf.h"
 
 #include <stddef.h>
 

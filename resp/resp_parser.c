@@ -23,9 +23,9 @@
  * The reply parser makes two passes over a complete value: one that only
  * checks (so an incomplete or hostile reply allocates nothing) and one that
  * builds the tree with the exact counts the first pass proved present. */
-#include "resp_parser.h"
+#include "resp/resp_parser.h"
 
-#include "../server/util.h"
+#include "server/util.h"
 
 #include <assert.h>
 #include <errno.h>

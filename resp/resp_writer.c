@@ -10,9 +10,9 @@
  *
  * Numbers are formatted by hand (no printf) because headers are written
  * for every element of every reply. */
-#include "resp_writer.h"
+#include "resp/resp_writer.h"
 
-#include "../server/util.h"
+#include "server/util.h"
 
 #include <assert.h>
 #include <math.h>
@@ -131,6 +131,13 @@ void jl_resp_errorf(jl_buf_t *b, const char *fmt, ...)
 }
 
 void jl_resp_integer(jl_buf_t *b, long long v) { header_ll(b, ':', v); }
+
+void jl_resp_command(jl_buf_t *b, size_t argc, const char *const *argv, const size_t *lens)
+{
+    jl_resp_array(b, argc);
+    for (size_t i = 0; i < argc; i++)
+        jl_resp_bulk(b, argv[i], lens[i]);
+}
 
 void jl_resp_bulk(jl_buf_t *b, const char *p, size_t n)
 {

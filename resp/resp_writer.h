@@ -7,8 +7,8 @@
 #ifndef JL_RESP_WRITER_H
 #define JL_RESP_WRITER_H
 
-#include "../server/buf.h"
-#include "../server/msg.h"
+#include "server/buf.h"
+#include "server/msg.h"
 
 #include <stddef.h>
 
@@ -26,6 +26,9 @@ void jl_resp_map(jl_buf_t *b, int proto, size_t npairs);         /* *2n or %n */
 void jl_resp_set(jl_buf_t *b, int proto, size_t n);              /* *n or ~n */
 void jl_resp_verbatim(jl_buf_t *b, int proto, const char *p, size_t n); /* $ or =n txt: */
 void jl_resp_double(jl_buf_t *b, int proto, double d);           /* bulk or ,d */
+
+/* A command as a client sends it: an array of argc bulk strings. */
+void jl_resp_command(jl_buf_t *b, size_t argc, const char *const *argv, const size_t *lens);
 
 /* The frame a subscriber receives for 'msg': kind "message" or "smessage"
  * (msg->shard), or "pmessage" with msg->pattern when 'pattern' is 1.

@@ -1,6 +1,6 @@
 /* buf.c -- growable byte buffer (see buf.h). */
-#include "buf.h"
-#include "util.h"
+#include "server/buf.h"
+#include "server/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

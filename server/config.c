@@ -4,9 +4,9 @@
  * --socket, --max-conns, --namespace, --allowed-channels); the RESP side
  * uses a resp- prefix. Defaults are the safe ones: RESP on loopback only,
  * HTTP publishing off until a token is set. */
-#include "config.h"
-#include "log.h"
-#include "util.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/util.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,17 +1,20 @@
-/* conn.c -- the transport under both protocols (see conn.h).
+/* conn.c -- a connection's whole life (see conn.h): open, read, queue,
+ * flush, close, free.
  *
  * Owns the socket's watchers, the input buffer and the output queue; never
- * interprets bytes. Output limits are enforced here, once, for both
- * protocols: like Redis's pub/sub class, a connection whose pending output
- * passes the hard limit, or stays above the soft limit for the configured
- * time, is dropped so that it cannot hold memory or slow anyone else. */
-#include "conn.h"
-#include "log.h"
-#include "server.h"
+ * interprets bytes. Output limits are enforced here, once, for every
+ * protocol: like Redis's pub/sub class, an accepted connection whose pending
+ * output passes the hard limit, or stays above the soft limit for the
+ * configured time, is dropped so that it cannot hold memory or slow anyone
+ * else. Outgoing connections (the upstream bridge) are the server's own and
+ * have no such limits. */
+#include "server/conn.h"
+#include "server/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,20 +22,48 @@
 #include <unistd.h>
 
 #define CONN_READ_CHUNK 16384
+#define RUN_PASSES 4            /* flush/free rounds in one jl_conn_set_run */
 
-/* Where a connection without an input buffer reads: it keeps a buffer only
- * if bytes arrived, so an EOF or an empty wakeup allocates nothing. (Before,
- * every read reserved 16 KiB first: 20,000 subscribers dropping at once
- * allocated 16 KiB each in the same loop iteration, and the heap stayed
- * grown after they were freed.) One loop, one thread: the bytes are copied
- * out before on_input runs, so one static buffer serves every connection. */
-static char conn_spare[CONN_READ_CHUNK];
+static void conn_destroy(jl_conn_t *c)
+{
+    jl_list_remove(&c->all);
+    close(c->fd);
+    jl_outq_clear(&c->out);
+    jl_buf_free(&c->in);
+    c->ops->on_free(c);
+}
 
+/* ---- input ---- */
+
+/* After on_input: the limits on what a peer may leave unparsed. */
+static void input_done(jl_conn_t *c)
+{
+    if (c->closing)
+        return;
+    size_t limit = c->set->cfg->query_buffer_limit;
+    if (!c->outgoing && c->in.len > limit) {
+        char peer[128];
+        jl_conn_peer(c, peer, sizeof peer);
+        jl_log_warn("closing client %s: query buffer of %zu bytes over the limit of %zu", peer,
+                    c->in.len, limit);
+        jl_conn_close(c, "query buffer limit");
+        return;
+    }
+    /* An idle connection keeps no input buffer. */
+    if (c->in.len == 0)
+        jl_buf_free(&c->in);
+}
+
+/* A connection without an input buffer reads into a stack buffer and keeps
+ * a heap buffer only if bytes arrived, so an EOF or an empty wakeup
+ * allocates nothing. (Before, every read reserved 16 KiB first: 20,000
+ * subscribers dropping at once allocated 16 KiB each in the same loop
+ * iteration, and the heap stayed grown after they were freed.) */
 static void conn_read(jl_conn_t *c)
 {
-    const jl_config_t *cfg = c->srv->cfg;
-    char *dst = conn_spare;
-    size_t room = sizeof conn_spare;
+    char spare[CONN_READ_CHUNK];
+    char *dst = spare;
+    size_t room = sizeof spare;
     if (c->in.cap > 0) {
         if (c->in.cap - c->in.len < CONN_READ_CHUNK / 4)
             jl_buf_reserve(&c->in, CONN_READ_CHUNK);
@@ -45,38 +76,71 @@ static void conn_read(jl_conn_t *c)
         return;
     }
     if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
-        jl_conn_close(c, strerror(errno));
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            jl_conn_close(c, strerror(errno));
         return;
     }
-    if (dst == conn_spare)
-        jl_buf_append(&c->in, conn_spare, (size_t)n);
+    if (dst == spare)
+        jl_buf_append(&c->in, spare, (size_t)n);
     else
         c->in.len += (size_t)n;
-    c->srv->stats.net_input_bytes += (unsigned long long)n;
-    c->last_active = ev_now(c->srv->loop);
+    c->set->stats->net_input_bytes += (unsigned long long)n;
+    c->last_active = ev_now(c->set->loop);
     c->ops->on_input(c);
-    if (c->closing)
-        return;
-    if (c->in.len > cfg->query_buffer_limit) {
-        char peer[128];
-        jl_conn_peer(c, peer, sizeof peer);
-        jl_log_warn("closing client %s: query buffer of %zu bytes over the limit of %zu",
-                    peer, c->in.len, cfg->query_buffer_limit);
-        jl_conn_close(c, "query buffer limit");
-        return;
-    }
-    /* An idle connection keeps no input buffer. */
-    if (c->in.len == 0)
-        jl_buf_free(&c->in);
+    input_done(c);
 }
 
 static void conn_on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
-    (void)revents;
-    conn_read(JL_CONTAINER_OF(w, jl_conn_t, rio));
+    jl_conn_t *c = JL_CONTAINER_OF(w, jl_conn_t, rio);
+    if (revents & EV_READ) {
+        conn_read(c);
+        return;
+    }
+    /* EV_CUSTOM, fed by jl_conn_resume: input that waited in the buffer. */
+    if (!c->closing && !c->paused && c->in.len > 0) {
+        c->ops->on_input(c);
+        input_done(c);
+    }
+}
+
+/* ---- output ---- */
+
+void jl_conn_flush(jl_conn_t *c)
+{
+    if (c->closing || c->connecting)
+        return;
+    size_t before = c->out.bytes;
+    int rc = jl_outq_write(&c->out, c->fd);
+    c->set->stats->net_output_bytes += before - c->out.bytes;
+    if (rc < 0) {
+        jl_conn_close(c, strerror(-rc));
+        return;
+    }
+    if (rc == JL_AGAIN) {
+        ev_io_start(c->set->loop, &c->wio);
+        return;
+    }
+    ev_io_stop(c->set->loop, &c->wio);
+    if (c->close_after_flush)
+        jl_conn_close(c, "flushed");
+}
+
+static void connect_done(jl_conn_t *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        jl_conn_close(c, strerror(err));
+        return;
+    }
+    c->connecting = 0;
+    ev_io_stop(c->set->loop, &c->wio);
+    ev_io_start(c->set->loop, &c->rio);
+    c->ops->on_connected(c);
 }
 
 static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
@@ -84,27 +148,13 @@ static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     jl_conn_t *c = JL_CONTAINER_OF(w, jl_conn_t, wio);
-    jl_server_flush_conn(c->srv, c);
+    if (c->connecting)
+        connect_done(c);
+    else
+        jl_conn_flush(c);
 }
 
-void jl_conn_init(jl_conn_t *c, jl_server_t *srv, const jl_conn_ops_t *ops,
-                  jl_conn_kind_t kind, int fd, int unix_socket)
-{
-    c->srv = srv;
-    c->ops = ops;
-    c->fd = fd;
-    c->kind = (uint8_t)kind;
-    c->unix_socket = (uint8_t)unix_socket;
-    c->id = ++srv->next_id;
-    c->created = c->last_active = ev_now(srv->loop);
-    c->pending.next = c->pending.prev = NULL;
-    ev_io_init(&c->rio, conn_on_readable, fd, EV_READ);
-    ev_io_init(&c->wio, conn_on_writable, fd, EV_WRITE);
-    ev_io_start(srv->loop, &c->rio);
-    jl_server_conn_added(srv, c);
-}
-
-/* Flush order. srv->pending is flushed front to back. Connections that got
+/* Flush order. set->pending is flushed front to back. Connections that got
  * a reply (jl_conn_append: a publisher's ack, above all) are kept in a front
  * segment, in the order they were marked; connections that only got fan-out
  * (jl_conn_push) go to the back. So a publisher hears back before the
@@ -115,44 +165,47 @@ void jl_conn_init(jl_conn_t *c, jl_server_t *srv, const jl_conn_ops_t *ops,
  * not yet been answered. Order across connections changes nothing else:
  * each connection's own bytes stay in order.
  *
- * reply_last is the last connection of the front segment. It goes stale
- * when it is flushed (unlinked: the next reply starts a new segment at the
- * front), when it is re-marked by a push (cleared), or when it is closed
- * (cleared, before its memory can be freed). If it is still waiting in the
- * flush loop's own list, a reply inserted after it is flushed in that same
- * pass, which is no worse. */
-static jl_conn_t *reply_last;
-
+ * set->reply_last is the last connection of the front segment: cleared when
+ * it leaves the list (flushed or closed), so it always points into the list
+ * or is NULL. */
 static void mark_pending(jl_conn_t *c)
 {
     if (jl_list_linked(&c->pending))
         return;
-    jl_list_push(&c->srv->pending, &c->pending);
-    if (c == reply_last)
-        reply_last = NULL;
+    jl_list_push(&c->set->pending, &c->pending);
 }
 
 static void mark_pending_reply(jl_conn_t *c)
 {
+    jl_conn_set_t *set = c->set;
     if (jl_list_linked(&c->pending))
         return;
-    if (reply_last != NULL && reply_last->srv == c->srv && jl_list_linked(&reply_last->pending))
-        jl_list_push(reply_last->pending.next, &c->pending);   /* after reply_last */
+    if (set->reply_last != NULL)
+        jl_list_push(set->reply_last->pending.next, &c->pending);   /* after reply_last */
     else
-        jl_list_push(c->srv->pending.next, &c->pending);      /* at the front */
-    reply_last = c;
+        jl_list_push(set->pending.next, &c->pending);               /* at the front */
+    set->reply_last = c;
+}
+
+static void unmark_pending(jl_conn_t *c)
+{
+    if (c->set->reply_last == c)
+        c->set->reply_last = NULL;
+    jl_list_remove(&c->pending);
 }
 
 /* Applies the output-buffer limits after something was queued. */
 static void check_limits(jl_conn_t *c)
 {
-    const jl_config_t *cfg = c->srv->cfg;
+    const jl_config_t *cfg = c->set->cfg;
     size_t bytes = c->out.bytes;
     const char *why = NULL;
+    if (c->outgoing)
+        return;
     if (cfg->obuf_hard && bytes > cfg->obuf_hard) {
         why = "hard";
     } else if (cfg->obuf_soft && bytes > cfg->obuf_soft) {
-        double now = ev_now(c->srv->loop);
+        double now = ev_now(c->set->loop);
         if (c->obuf_soft_since == 0)
             c->obuf_soft_since = now;
         else if (now - c->obuf_soft_since >= cfg->obuf_soft_seconds)
@@ -166,7 +219,7 @@ static void check_limits(jl_conn_t *c)
     jl_conn_peer(c, peer, sizeof peer);
     jl_log_warn("closing client id=%llu %s: output buffer of %zu bytes over the %s limit",
                 (unsigned long long)c->id, peer, bytes, why);
-    c->srv->stats.obuf_disconnects++;
+    c->set->stats->obuf_disconnects++;
     jl_conn_close(c, "output buffer limit");
 }
 
@@ -188,18 +241,151 @@ void jl_conn_append(jl_conn_t *c, const void *p, size_t n)
     check_limits(c);
 }
 
+/* ---- the set ---- */
+
+void jl_conn_set_init(jl_conn_set_t *set, struct ev_loop *loop, const jl_config_t *cfg,
+                      jl_stats_t *stats)
+{
+    memset(set, 0, sizeof *set);
+    set->loop = loop;
+    set->cfg = cfg;
+    set->stats = stats;
+    jl_list_init(&set->all);
+    jl_list_init(&set->pending);
+    jl_list_init(&set->closing);
+}
+
+static void flush_pending(jl_conn_set_t *set)
+{
+    /* Take the list first: a flush may close a connection, and a close may
+     * make its owner queue output elsewhere; that waits for the next pass. */
+    jl_list_t todo;
+    jl_list_init(&todo);
+    if (!jl_list_empty(&set->pending)) {
+        todo.next = set->pending.next;
+        todo.prev = set->pending.prev;
+        todo.next->prev = &todo;
+        todo.prev->next = &todo;
+        jl_list_init(&set->pending);
+    }
+    set->reply_last = NULL;
+    while (!jl_list_empty(&todo)) {
+        jl_list_t *it = todo.next;
+        jl_list_remove(it);
+        jl_conn_flush(JL_CONTAINER_OF(it, jl_conn_t, pending));
+    }
+}
+
+static void free_closed(jl_conn_set_t *set)
+{
+    while (!jl_list_empty(&set->closing))
+        conn_destroy(JL_CONTAINER_OF(set->closing.next, jl_conn_t, all));
+}
+
+int jl_conn_set_run(jl_conn_set_t *set)
+{
+    for (int pass = 0; pass < RUN_PASSES; pass++) {
+        flush_pending(set);
+        free_closed(set);
+        if (jl_list_empty(&set->pending) && jl_list_empty(&set->closing))
+            return 0;
+    }
+    return 1;
+}
+
+void jl_conn_set_close_all(jl_conn_set_t *set, const char *why)
+{
+    JL_LIST_FOREACH_SAFE(&set->all, it, tmp)
+        jl_conn_close(JL_CONTAINER_OF(it, jl_conn_t, all), why);
+    free_closed(set);
+}
+
+/* ---- opening ---- */
+
+static void conn_setup(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, int fd)
+{
+    c->set = set;
+    c->ops = ops;
+    c->fd = fd;
+    c->id = ++set->next_id;
+    c->created = c->last_active = ev_now(set->loop);
+    c->pending.next = c->pending.prev = NULL;
+    ev_io_init(&c->rio, conn_on_readable, fd, EV_READ);
+    ev_io_init(&c->wio, conn_on_writable, fd, EV_WRITE);
+    jl_list_push(&set->all, &c->all);
+}
+
+void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, int fd,
+                  int unix_socket)
+{
+    conn_setup(c, set, ops, fd);
+    c->unix_socket = (uint8_t)unix_socket;
+    set->accepted++;
+    ev_io_start(set->loop, &c->rio);
+}
+
+int jl_conn_connect(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
+                    const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (sa->sa_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    }
+    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    conn_setup(c, set, ops, fd);
+    c->unix_socket = sa->sa_family == AF_UNIX;
+    c->outgoing = 1;
+    c->connecting = 1;
+    /* Connected or not, the answer comes from the write watcher, so that
+     * on_connected never runs on the caller's stack. */
+    ev_io_start(set->loop, &c->wio);
+    return JL_OK;
+}
+
+/* ---- pausing ---- */
+
+void jl_conn_pause(jl_conn_t *c)
+{
+    c->paused = 1;
+    ev_io_stop(c->set->loop, &c->rio);
+}
+
+void jl_conn_resume(jl_conn_t *c)
+{
+    c->paused = 0;
+    if (c->closing || c->close_after_flush || c->connecting)
+        return;
+    ev_io_start(c->set->loop, &c->rio);
+    if (c->in.len > 0)
+        ev_feed_event(c->set->loop, &c->rio, EV_CUSTOM);
+}
+
+/* ---- closing ---- */
+
 void jl_conn_close(jl_conn_t *c, const char *why)
 {
     if (c->closing)
         return;
     c->closing = 1;
-    ev_io_stop(c->srv->loop, &c->rio);
-    ev_io_stop(c->srv->loop, &c->wio);
-    jl_list_remove(&c->pending);
-    if (c == reply_last)
-        reply_last = NULL;
+    /* Stopping also clears an event fed by jl_conn_resume. */
+    ev_io_stop(c->set->loop, &c->rio);
+    ev_io_stop(c->set->loop, &c->wio);
+    unmark_pending(c);
+    jl_list_remove(&c->all);
+    jl_list_push(&c->set->closing, &c->all);
+    if (!c->outgoing)
+        c->set->accepted--;
     jl_log_debug("conn %llu closing: %s", (unsigned long long)c->id, why);
-    jl_server_conn_closed(c->srv, c);
+    if (c->ops->on_close)
+        c->ops->on_close(c, why);
 }
 
 void jl_conn_close_after_flush(jl_conn_t *c)
@@ -207,11 +393,29 @@ void jl_conn_close_after_flush(jl_conn_t *c)
     if (c->closing)
         return;
     c->close_after_flush = 1;
-    ev_io_stop(c->srv->loop, &c->rio);
+    ev_io_stop(c->set->loop, &c->rio);
     if (jl_outq_empty(&c->out))
         jl_conn_close(c, "done");
     else
         mark_pending(c);
+}
+
+/* ---- addresses ---- */
+
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(buf, len, "%s:%d", host, port);
 }
 
 void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
@@ -226,16 +430,16 @@ void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
         snprintf(buf, len, "?:0");
         return;
     }
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
+    addr_text(&ss, buf, len);
+}
+
+void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(buf, len, "?:0");
+        return;
     }
-    snprintf(buf, len, "%s:%d", host, port);
+    addr_text(&ss, buf, len);
 }

@@ -1,46 +1,56 @@
-/* conn.h -- one client socket, whatever protocol it speaks.
+/* conn.h -- one socket's whole life, whatever protocol it speaks.
  *
- * The transport shared by the RESP and HTTP sides: the fd, its read and
- * write watchers (embedded, per libev's manual), the input buffer (allocated
- * only while it holds bytes, so an idle connection costs no buffer), and the
- * output queue. A protocol embeds jl_conn_t as the first member of its own
- * session struct and supplies jl_conn_ops_t.
+ * The transport under the RESP sessions, the HTTP sessions and the upstream
+ * bridge: the fd, its read and write watchers (embedded, per libev's
+ * manual), the input buffer (allocated only while it holds bytes, so an
+ * idle connection costs no buffer), and the output queue. A protocol embeds
+ * jl_conn_t in its own session struct, supplies jl_conn_ops_t and gets back
+ * to its struct with JL_CONTAINER_OF. A connection is accepted
+ * (jl_conn_init) or outgoing (jl_conn_connect); both are the same type.
+ *
+ * Every connection belongs to one jl_conn_set_t, the server's (server.h):
+ * the lists of live, pending and closed connections that the server's loop
+ * hook runs with jl_conn_set_run before the loop sleeps.
  *
  * Writes are never made on the spot: jl_conn_push / jl_conn_append queue
- * bytes and mark the connection pending; the server flushes every pending
- * connection once per loop iteration (one writev each), before it sleeps.
+ * bytes and mark the connection pending; jl_conn_set_run flushes every
+ * pending connection once (one writev each).
  *
  * Closing is deferred: jl_conn_close only marks the connection, stops its
- * watchers and queues it; the server frees it before the next sleep, after
- * the current callback (perhaps a publish walking subscribers) has returned.
- * So any code may close any connection at any time, and a closed
- * connection's memory stays valid until the loop is idle again. */
+ * watchers and queues it; jl_conn_set_run frees it after the current
+ * callback (perhaps a publish walking subscribers) has returned. So any code
+ * may close any connection at any time, and a closed connection's memory
+ * stays valid until the loop is idle again. */
 #ifndef JL_CONN_H
 #define JL_CONN_H
 
-#include "buf.h"
-#include "outq.h"
-#include "util.h"
+#include "server/buf.h"
+#include "server/config.h"
+#include "server/outq.h"
+#include "server/stats.h"
+#include "server/util.h"
 
 #include <ev.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
-typedef struct jl_server jl_server_t;
 typedef struct jl_conn jl_conn_t;
 
-typedef enum { JL_CONN_RESP, JL_CONN_HTTP } jl_conn_kind_t;
-
 typedef struct jl_conn_ops {
-    /* New bytes were appended to c->in; consume what was used with
-     * jl_buf_consume. May close the connection. */
+    /* New bytes are in c->in (or paused input was resumed); consume what
+     * was used with jl_buf_consume. May close the connection. */
     void (*on_input)(jl_conn_t *c);
-    /* Optional: the output queue was just written out completely. */
-    void (*on_drained)(jl_conn_t *c);
-    /* The server is shutting down: say goodbye and close (usually with
-     * jl_conn_close_after_flush). */
+    /* Outgoing only: the connect completed; the connection reads from now. */
+    void (*on_connected)(jl_conn_t *c);
+    /* Optional: jl_conn_close was just called (synchronously, with its
+     * reason). Must not free anything; for owners that must stop using the
+     * connection at once. */
+    void (*on_close)(jl_conn_t *c, const char *why);
+    /* Optional: the server is shutting down: say goodbye and close (usually
+     * with jl_conn_close_after_flush). */
     void (*on_shutdown)(jl_conn_t *c);
-    /* Once per second from the server's cron, with the loop's time:
-     * protocol timeouts. May close the connection. Optional. */
+    /* Optional: once per second from the server's cron, with the loop's
+     * time: protocol timeouts. May close the connection. */
     void (*on_cron)(jl_conn_t *c, double now);
     /* Releases the protocol's state (subscriptions included) and frees the
      * session struct. Called once, from the deferred free, after the fd was
@@ -48,42 +58,83 @@ typedef struct jl_conn_ops {
     void (*on_free)(jl_conn_t *c);
 } jl_conn_ops_t;
 
+/* The connections of one loop. Owned by the server; see jl_conn_set_run. */
+typedef struct jl_conn_set {
+    struct ev_loop *loop;
+    const jl_config_t *cfg;     /* output and input limits */
+    jl_stats_t *stats;
+    jl_list_t all;              /* open connections, accepted and outgoing */
+    jl_list_t pending;          /* output to flush: the reply segment first, then the rest */
+    jl_list_t closing;          /* closed; freed by the next jl_conn_set_run */
+    jl_conn_t *reply_last;      /* last connection of the reply segment, or NULL */
+    size_t accepted;            /* open accepted connections (what --max-conns bounds) */
+    uint64_t next_id;
+} jl_conn_set_t;
+
 struct jl_conn {
-    jl_server_t *srv;
+    jl_conn_set_t *set;
     const jl_conn_ops_t *ops;
     ev_io rio, wio;
     int fd;
-    uint8_t kind;               /* jl_conn_kind_t */
     uint8_t closing;            /* jl_conn_close was called */
     uint8_t close_after_flush;  /* stop reading; close once output drained */
-    uint8_t unix_socket;        /* accepted on a unix socket listener */
+    uint8_t unix_socket;        /* over a unix socket */
+    uint8_t outgoing;           /* made by jl_conn_connect: no client limits apply */
+    uint8_t connecting;         /* outgoing, connect() still in progress */
+    uint8_t paused;             /* jl_conn_pause: input left unread until resumed */
     uint64_t id;
     jl_buf_t in;
     jl_outq_t out;
-    jl_list_t all;              /* srv->conns */
-    jl_list_t pending;          /* srv->pending: has output to flush */
+    jl_list_t all;              /* set->all, then set->closing */
+    jl_list_t pending;          /* set->pending: has output to flush */
     double created;
     double last_active;         /* last input */
     double obuf_soft_since;     /* 0, or when output first stayed above the soft limit */
 };
 
-/* Sets up c (already allocated inside a session struct) for fd: registers it
- * with the server, starts reading. */
-void jl_conn_init(jl_conn_t *c, jl_server_t *srv, const jl_conn_ops_t *ops,
-                  jl_conn_kind_t kind, int fd, int unix_socket);
+void jl_conn_set_init(jl_conn_set_t *set, struct ev_loop *loop, const jl_config_t *cfg,
+                      jl_stats_t *stats);
+/* The loop's deferred work: flushes every pending connection (one writev
+ * each; what the socket refuses arms its write watcher), then frees the
+ * closed ones, and again while a free made more work. Returns 1 if work is
+ * left for another pass (the caller must not let the loop sleep), else 0. */
+int jl_conn_set_run(jl_conn_set_t *set);
+/* Closes every connection now and frees them all (server exit). */
+void jl_conn_set_close_all(jl_conn_set_t *set, const char *why);
 
-/* Queues a shared frame (takes a reference) / copies private bytes. Both
- * check the output limits and may close the connection (then the bytes are
- * dropped). Nothing is sent before the loop's flush. */
+/* Sets up c (already allocated inside a session struct) for an accepted fd
+ * and starts reading. */
+void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, int fd,
+                  int unix_socket);
+/* Opens a non-blocking socket to sa and sets c up as an outgoing
+ * connection. Returns JL_OK: ops->on_connected fires from the loop once
+ * connected, or the connection closes (on_close with the reason, then
+ * on_free). Returns -errno: nothing was set up and no op will ever fire. */
+int jl_conn_connect(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
+                    const struct sockaddr *sa, socklen_t len);
+
+/* Queues a shared frame (takes a reference) / copies private bytes. For
+ * accepted connections both check the output limits and may close the
+ * connection (then the bytes are dropped). Nothing is sent before the
+ * loop's flush. jl_conn_append marks a reply: replies are flushed before
+ * fan-out (see conn.c). */
 void jl_conn_push(jl_conn_t *c, jl_frame_t *f);
 void jl_conn_append(jl_conn_t *c, const void *p, size_t n);
+/* Writes c's queue now, as the flush does. */
+void jl_conn_flush(jl_conn_t *c);
+
+/* Stops reading (input stays in the kernel); resume processes what is
+ * already buffered from the loop (not on the caller's stack) and reads on. */
+void jl_conn_pause(jl_conn_t *c);
+void jl_conn_resume(jl_conn_t *c);
 
 /* Marks c closed now (idempotent); 'why' is logged at debug level. */
 void jl_conn_close(jl_conn_t *c, const char *why);
 /* Stops reading; closes once everything queued has been written. */
 void jl_conn_close_after_flush(jl_conn_t *c);
 
-/* "ip:port" (or the unix socket path) of the peer into buf. */
+/* "ip:port" (or the unix socket) of the peer / of the local end into buf. */
 void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len);
+void jl_conn_local(const jl_conn_t *c, char *buf, size_t len);
 
 #endif

@@ -26,7 +26,7 @@
  * O(pattern length * subject length).
  *
  * Pure: no allocation, no global state, input need not be NUL-terminated. */
-#include "glob.h"
+#include "server/glob.h"
 
 #include <stddef.h>
 

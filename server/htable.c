@@ -1,6 +1,6 @@
 /* htable.c -- intrusive chained hash table (see htable.h). */
-#include "htable.h"
-#include "util.h"
+#include "server/htable.h"
+#include "server/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* log.c -- levelled logging to stderr (see log.h). */
-#include "log.h"
+#include "server/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

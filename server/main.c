@@ -1,10 +1,58 @@
-/* main.c -- argv to config to a running server; nothing else. */
-#include "config.h"
-#include "log.h"
-#include "server.h"
+/* main.c -- the composition root: argv to config to a running server.
+ *
+ * The only file that sees every folder. It builds the runtime (server/),
+ * then the two protocols on top of it -- the RESP side (resp/) and the HTTP
+ * side (http/) -- opens their listeners, and, with --upstream, starts the
+ * bridge, which installs itself as the server's relay. Teardown runs in
+ * reverse: connections first, then the protocols' state, then the runtime. */
+#include "http/http_session.h"
+#include "resp/resp_session.h"
+#include "resp/upstream.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
 
 #include <malloc.h>
 #include <stdlib.h>
+
+static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http)
+{
+    const jl_config_t *cfg = srv->cfg;
+    int failed = 0;
+    if (cfg->resp_port >= 0)
+        failed |= jl_server_listen_tcp(srv, "RESP", cfg->resp_address, cfg->resp_port,
+                                       jl_resp_accept, resp) < 0;
+    if (cfg->resp_socket)
+        failed |= jl_server_listen_unix(srv, "RESP", cfg->resp_socket, jl_resp_accept, resp) < 0;
+    if (cfg->port >= 0)
+        failed |= jl_server_listen_tcp(srv, "SSE", cfg->address, cfg->port, jl_http_accept,
+                                       http) < 0;
+    if (cfg->socket)
+        failed |= jl_server_listen_unix(srv, "SSE", cfg->socket, jl_http_accept, http) < 0;
+    return failed ? -1 : 0;
+}
+
+static int serve(const jl_config_t *cfg)
+{
+    jl_server_t *srv = jl_server_new(cfg);
+    jl_resp_t *resp = jl_resp_new(srv);
+    jl_http_t *http = jl_http_new(srv);
+    jl_upstream_t *up = NULL;
+    int rc = 1;
+
+    if (listen_all(srv, resp, http) < 0)
+        goto out;
+    if (cfg->upstream && (up = jl_upstream_new(srv, cfg->upstream)) == NULL)
+        goto out;
+    rc = jl_server_run(srv);
+out:
+    jl_server_close_all(srv);
+    jl_upstream_free(up);
+    jl_http_free(http);
+    jl_resp_free(resp);
+    jl_server_free(srv);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,13 +69,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
-    jl_server_t *srv = jl_server_new(&cfg);
-    if (srv == NULL) {
-        jl_config_free(&cfg);
-        return 1;
-    }
-    rc = jl_server_run(srv);
-    jl_server_free(srv);
+    rc = serve(&cfg);
     jl_config_free(&cfg);
     return rc;
 }

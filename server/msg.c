@@ -1,6 +1,6 @@
 /* msg.c -- refcounted frames and the per-publish frame cache (see msg.h). */
-#include "msg.h"
-#include "util.h"
+#include "server/msg.h"
+#include "server/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * is rewound when it empties, so a steady stream never reallocates. A small
  * array (<= 64 items) is kept once allocated; a large one, grown by a burst,
  * is freed when the queue drains. */
-#include "outq.h"
-#include "util.h"
+#include "server/outq.h"
+#include "server/util.h"
 
 #include <errno.h>
 #include <limits.h>

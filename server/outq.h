@@ -11,7 +11,7 @@
 #ifndef JL_OUTQ_H
 #define JL_OUTQ_H
 
-#include "msg.h"
+#include "server/msg.h"
 
 #include <stddef.h>
 #include <stdint.h>

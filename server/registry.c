@@ -23,11 +23,11 @@
  * double when fuller than one entry per bucket and halve when below one in
  * eight, rehashing at once: a resize costs O(entries) but happens only
  * after as many inserts or removes. */
-#include "registry.h"
-#include "htable.h"
+#include "server/registry.h"
+#include "server/htable.h"
 
-#include "glob.h"
-#include "siphash.h"
+#include "server/glob.h"
+#include "server/siphash.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -24,8 +24,8 @@
 #ifndef JL_REGISTRY_H
 #define JL_REGISTRY_H
 
-#include "msg.h"
-#include "util.h"
+#include "server/msg.h"
+#include "server/util.h"
 
 #include <stddef.h>
 

@@ -1,20 +1,16 @@
 /* server.c -- the loop, the listeners, and the loop's deferred work.
  *
- * Everything runs on one libev loop. Two pieces of deferred work run from an
- * ev_prepare watcher, i.e. once per iteration just before the loop sleeps
- * (Redis's beforeSleep):
- *   1. flush: every connection that queued output this iteration is written
- *      with one writev; only what the socket refuses arms a write watcher.
- *      Under load many messages leave in one syscall.
- *   2. free: connections closed during the iteration are freed, now that no
- *      callback is walking them.
- * A one-second cron runs protocol timeouts. This file is the only one in
- * server/ that knows both protocols exist: it dispatches accepted sockets. */
-#include "server.h"
-#include "client.h"
-#include "log.h"
-#include "upstream.h"
-#include "../http/http_session.h"
+ * Everything runs on one libev loop. The deferred work of the connection
+ * set (conn.c: flush every pending connection with one writev, then free
+ * the closed ones) runs from an ev_prepare watcher, i.e. once per iteration
+ * just before the loop sleeps (Redis's beforeSleep). Under load many
+ * messages leave in one syscall. A one-second cron runs protocol timeouts
+ * and the shutdown deadline.
+ *
+ * The server knows no protocol: each listener carries the accept function
+ * it was opened with, and publishes go through srv->relay. */
+#include "server/server.h"
+#include "server/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,83 +38,21 @@ struct jl_listener {
     ev_io io;
     jl_server_t *srv;
     int fd;
-    jl_conn_kind_t kind;
     int unix_socket;
+    jl_accept_fn accept;
+    void *ud;
     char *path;         /* unix socket path, unlinked on exit */
 };
 
-/* ---- connections ---- */
-
-void jl_server_conn_added(jl_server_t *srv, jl_conn_t *c)
-{
-    jl_list_push(&srv->conns, &c->all);
-    srv->nconns++;
-    srv->nconns_kind[c->kind]++;
-}
-
-void jl_server_conn_closed(jl_server_t *srv, jl_conn_t *c)
-{
-    jl_list_remove(&c->all);
-    jl_list_push(&srv->closing, &c->all);
-    srv->nconns--;
-    srv->nconns_kind[c->kind]--;
-}
-
-static void conn_destroy(jl_conn_t *c)
-{
-    jl_list_remove(&c->all);
-    close(c->fd);
-    jl_outq_clear(&c->out);
-    jl_buf_free(&c->in);
-    c->ops->on_free(c);
-}
-
-void jl_server_flush_conn(jl_server_t *srv, jl_conn_t *c)
-{
-    if (c->closing)
-        return;
-    size_t before = c->out.bytes;
-    int rc = jl_outq_write(&c->out, c->fd);
-    srv->stats.net_output_bytes += before - c->out.bytes;
-    if (rc < 0) {
-        jl_conn_close(c, strerror(-rc));
-        return;
-    }
-    if (rc == JL_AGAIN) {
-        ev_io_start(srv->loop, &c->wio);
-        return;
-    }
-    ev_io_stop(srv->loop, &c->wio);
-    if (c->close_after_flush) {
-        jl_conn_close(c, "flushed");
-        return;
-    }
-    if (c->ops->on_drained)
-        c->ops->on_drained(c);
-}
+/* ---- the loop's hooks ---- */
 
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)revents;
     jl_server_t *srv = JL_CONTAINER_OF(w, jl_server_t, flush_watcher);
-    /* Take the list first: on_drained may queue more output. */
-    jl_list_t todo;
-    jl_list_init(&todo);
-    if (!jl_list_empty(&srv->pending)) {
-        todo.next = srv->pending.next;
-        todo.prev = srv->pending.prev;
-        todo.next->prev = &todo;
-        todo.prev->next = &todo;
-        jl_list_init(&srv->pending);
-    }
-    while (!jl_list_empty(&todo)) {
-        jl_list_t *it = todo.next;
-        jl_list_remove(it);
-        jl_server_flush_conn(srv, JL_CONTAINER_OF(it, jl_conn_t, pending));
-    }
-    while (!jl_list_empty(&srv->closing))
-        conn_destroy(JL_CONTAINER_OF(srv->closing.next, jl_conn_t, all));
-    if (srv->shutting_down && jl_list_empty(&srv->conns))
+    if (jl_conn_set_run(&srv->conns))
+        ev_feed_event(loop, w, EV_PREPARE);     /* more work: do not sleep yet */
+    if (srv->shutting_down && jl_list_empty(&srv->conns.all))
         ev_break(loop, EVBREAK_ALL);
 }
 
@@ -127,14 +61,15 @@ static void on_cron(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     jl_server_t *srv = JL_CONTAINER_OF(w, jl_server_t, cron);
     double now = ev_now(loop);
-    JL_LIST_FOREACH_SAFE(&srv->conns, it, tmp) {
+    JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
         jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
         if (c->ops->on_cron)
             c->ops->on_cron(c, now);
     }
     if (srv->shutting_down && now >= srv->shutdown_deadline) {
-        jl_log_warn("shutdown timeout: closing %zu connections that did not finish", srv->nconns);
-        JL_LIST_FOREACH_SAFE(&srv->conns, it, tmp)
+        jl_log_warn("shutdown timeout: closing %zu connections that did not finish",
+                    srv->conns.accepted);
+        JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp)
             jl_conn_close(JL_CONTAINER_OF(it, jl_conn_t, all), "shutdown timeout");
     }
 }
@@ -177,7 +112,7 @@ static void accept_emfile(jl_server_t *srv, jl_listener_t *l)
     }
     if (!ev_is_active(&srv->accept_backoff)) {
         jl_log_warn("out of file descriptors (%zu connections open): pausing accept for 0.5 s",
-                    srv->nconns);
+                    srv->conns.accepted);
         listeners_set(srv, 0);
         ev_timer_set(&srv->accept_backoff, 0.5, 0.);
         ev_timer_start(srv->loop, &srv->accept_backoff);
@@ -209,37 +144,46 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (!l->unix_socket)
             set_nodelay(fd);
         srv->stats.connections_received++;
-        int over_cap = (long)srv->nconns >= srv->max_conns;
+        int over_cap = (long)srv->conns.accepted >= srv->max_conns;
         if (over_cap)
             srv->stats.rejected_connections++;
-        if (l->kind == JL_CONN_RESP)
-            jl_client_accept(srv, fd, l->unix_socket, over_cap);
-        else
-            jl_http_accept(srv, fd, l->unix_socket, over_cap);
+        l->accept(l->ud, srv, fd, l->unix_socket, over_cap);
     }
 }
 
-static jl_listener_t *listener_add(jl_server_t *srv, int fd, jl_conn_kind_t kind,
-                                   int unix_socket, const char *path)
+static int listener_add(jl_server_t *srv, int fd, int unix_socket, const char *path,
+                        jl_accept_fn accept, void *ud)
 {
+    if (srv->nlisteners == JL_MAX_LISTENERS) {
+        jl_log_error("too many listeners");
+        close(fd);
+        return -1;
+    }
     jl_listener_t *l = jl_calloc(1, sizeof *l);
     l->srv = srv;
     l->fd = fd;
-    l->kind = kind;
     l->unix_socket = unix_socket;
+    l->accept = accept;
+    l->ud = ud;
     l->path = path ? jl_strndup(path, strlen(path)) : NULL;
     ev_io_init(&l->io, on_accept, fd, EV_READ);
     ev_io_start(srv->loop, &l->io);
     srv->listeners[srv->nlisteners++] = l;
-    return l;
+    return JL_OK;
 }
 
-static const char *kind_name(jl_conn_kind_t kind)
+static int bound_port(int fd)
 {
-    return kind == JL_CONN_RESP ? "RESP" : "SSE";
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static int listen_tcp(jl_server_t *srv, const char *addr, int port, jl_conn_kind_t kind)
+int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
+                         jl_accept_fn accept, void *ud)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -249,7 +193,7 @@ static int listen_tcp(jl_server_t *srv, const char *addr, int port, jl_conn_kind
     snprintf(portstr, sizeof portstr, "%d", port);
     int rc = getaddrinfo(addr, portstr, &hints, &res);
     if (rc != 0) {
-        jl_log_error("%s listener: cannot resolve %s: %s", kind_name(kind), addr, gai_strerror(rc));
+        jl_log_error("%s listener: cannot resolve %s: %s", what, addr, gai_strerror(rc));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -257,45 +201,42 @@ static int listen_tcp(jl_server_t *srv, const char *addr, int port, jl_conn_kind
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 511) < 0) {
-        jl_log_error("%s listener: cannot listen on %s:%d: %s", kind_name(kind), addr, port,
-                     strerror(errno));
+        jl_log_error("%s listener: cannot listen on %s:%d: %s", what, addr, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
         return -1;
     }
     freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    int bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    listener_add(srv, fd, kind, 0, NULL);
-    jl_log_info("%s listening on %s:%d", kind_name(kind), addr, bound);
-    return 0;
+    if (listener_add(srv, fd, 0, NULL, accept, ud) < 0)
+        return -1;
+    jl_log_info("%s listening on %s:%d", what, addr, bound_port(fd));
+    return JL_OK;
 }
 
-static int listen_unix(jl_server_t *srv, const char *path, jl_conn_kind_t kind)
+int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
+                          jl_accept_fn accept, void *ud)
 {
     struct sockaddr_un sun = {0};
     sun.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof sun.sun_path) {
-        jl_log_error("%s listener: socket path too long: %s", kind_name(kind), path);
+        jl_log_error("%s listener: socket path too long: %s", what, path);
         return -1;
     }
     strcpy(sun.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     unlink(path);   /* a stale socket from an earlier run */
     if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, 511) < 0) {
-        jl_log_error("%s listener: cannot listen on %s: %s", kind_name(kind), path, strerror(errno));
+        jl_log_error("%s listener: cannot listen on %s: %s", what, path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
     chmod(path, 0777 & ~(mode_t)umask(0));
-    listener_add(srv, fd, kind, 1, path);
-    jl_log_info("%s listening on unix:%s", kind_name(kind), path);
-    return 0;
+    if (listener_add(srv, fd, 1, path, accept, ud) < 0)
+        return -1;
+    jl_log_info("%s listening on unix:%s", what, path);
+    return JL_OK;
 }
 
 /* ---- process limits and signals ---- */
@@ -343,12 +284,13 @@ void jl_server_shutdown(jl_server_t *srv)
     srv->shutdown_deadline = ev_now(srv->loop) + srv->cfg->shutdown_timeout;
     listeners_set(srv, 0);
     ev_timer_stop(srv->loop, &srv->accept_backoff);
-    JL_LIST_FOREACH_SAFE(&srv->conns, it, tmp) {
+    JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
         jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
-        c->ops->on_shutdown(c);
+        if (c->ops->on_shutdown)
+            c->ops->on_shutdown(c);
     }
-    if (srv->upstream)
-        jl_upstream_shutdown(srv->upstream);
+    /* After the walk: a relay may close connections of its own. */
+    jl_relay_shutdown(srv->relay);
     /* The cron enforces the deadline; make it tick often enough. */
     ev_timer_set(&srv->cron, 0.1, 0.1);
     ev_timer_again(srv->loop, &srv->cron);
@@ -372,9 +314,9 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     srv->cfg = cfg;
     srv->loop = ev_default_loop(EVFLAG_AUTO);
     srv->reg = jl_registry_new();
-    jl_list_init(&srv->conns);
-    jl_list_init(&srv->pending);
-    jl_list_init(&srv->closing);
+    jl_conn_set_init(&srv->conns, srv->loop, cfg, &srv->stats);
+    jl_relay_local_init(&srv->local_relay, srv->reg, &srv->stats);
+    srv->relay = &srv->local_relay;
     srv->start_time = ev_time();
     make_run_id(srv->run_id);
     signal(SIGPIPE, SIG_IGN);
@@ -389,34 +331,20 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     fit_fd_limit(srv);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-    int failed = 0;
-    if (cfg->resp_port >= 0)
-        failed |= listen_tcp(srv, cfg->resp_address, cfg->resp_port, JL_CONN_RESP) < 0;
-    if (cfg->resp_socket)
-        failed |= listen_unix(srv, cfg->resp_socket, JL_CONN_RESP) < 0;
-    if (cfg->port >= 0)
-        failed |= listen_tcp(srv, cfg->address, cfg->port, JL_CONN_HTTP) < 0;
-    if (cfg->socket)
-        failed |= listen_unix(srv, cfg->socket, JL_CONN_HTTP) < 0;
-    if (failed) {
-        jl_server_free(srv);
-        return NULL;
-    }
-    jl_http_init(srv);
-    if (cfg->upstream) {
-        srv->upstream = jl_upstream_new(srv, cfg->upstream);
-        if (srv->upstream == NULL) {
-            jl_server_free(srv);
-            return NULL;
-        }
-    }
-
     ev_prepare_init(&srv->flush_watcher, on_prepare);
     ev_prepare_start(srv->loop, &srv->flush_watcher);
     ev_timer_init(&srv->cron, on_cron, 1., 1.);
     ev_timer_start(srv->loop, &srv->cron);
     ev_timer_init(&srv->accept_backoff, on_accept_backoff, 0.5, 0.);
     return srv;
+}
+
+void jl_server_set_relay(jl_server_t *srv, jl_relay_t *r)
+{
+    if (r == NULL)
+        r = &srv->local_relay;
+    jl_relay_on_ready(r, srv->relay->on_ready, srv->relay->ready_ud);
+    srv->relay = r;
 }
 
 int jl_server_run(jl_server_t *srv)
@@ -428,18 +356,16 @@ int jl_server_run(jl_server_t *srv)
     return 0;
 }
 
+void jl_server_close_all(jl_server_t *srv)
+{
+    jl_conn_set_close_all(&srv->conns, "server exit");
+}
+
 void jl_server_free(jl_server_t *srv)
 {
     if (srv == NULL)
         return;
-    JL_LIST_FOREACH_SAFE(&srv->conns, it, tmp)
-        jl_conn_close(JL_CONTAINER_OF(it, jl_conn_t, all), "server exit");
-    while (!jl_list_empty(&srv->closing))
-        conn_destroy(JL_CONTAINER_OF(srv->closing.next, jl_conn_t, all));
-    if (srv->upstream)
-        jl_upstream_free(srv->upstream);
-    if (srv->http)
-        jl_http_free(srv);
+    jl_server_close_all(srv);
     for (size_t i = 0; i < srv->nlisteners; i++) {
         jl_listener_t *l = srv->listeners[i];
         ev_io_stop(srv->loop, &l->io);
@@ -458,18 +384,7 @@ void jl_server_free(jl_server_t *srv)
     ev_signal_stop(srv->loop, &srv->sigterm);
     ev_signal_stop(srv->loop, &srv->sigint);
     jl_registry_free(srv->reg);
+    jl_buf_free(&srv->reply);
     ev_loop_destroy(srv->loop);
     free(srv);
-}
-
-size_t jl_server_publish_local(jl_server_t *srv, const char *chan, size_t chan_len,
-                               const char *payload, size_t len, int shard)
-{
-    jl_msg_t msg;
-    jl_msg_init(&msg, chan, chan_len, payload, len, shard);
-    size_t n = jl_registry_publish(srv->reg, &msg);
-    jl_msg_release(&msg);
-    srv->stats.pubsub_messages++;
-    srv->stats.deliveries += n;
-    return n;
 }

@@ -1,53 +1,47 @@
-/* server.h -- the process: one libev loop, the listeners, the registry.
+/* server.h -- the process: one libev loop, the listeners, the shared state.
  *
- * jl_server_t is the shared context every connection points to. It owns the
- * loop, the listeners (TCP and unix, RESP and HTTP), the channel registry,
- * the list of live connections, and the two deferred-work lists that make
- * the loop safe and fast: 'pending' (connections with output, flushed with
- * one writev each just before the loop sleeps) and 'closing' (connections
- * freed at the same point, never on their own call stack). */
+ * jl_server_t is the context every protocol reaches from its connections
+ * (jl_server_of). It owns the loop, the listeners, the channel registry, the
+ * connection set (conn.h) whose deferred work runs from one ev_prepare
+ * watcher just before the loop sleeps, the relay publishes go through
+ * (relay.h), the counters, and the reply scratch buffer RESP commands build
+ * their replies in.
+ *
+ * It knows no protocol: a listener hands every accepted socket to the accept
+ * function it was opened with (main.c wires the RESP and HTTP ones). */
 #ifndef JL_SERVER_H
 #define JL_SERVER_H
 
-#include "config.h"
-#include "conn.h"
-#include "registry.h"
-#include "util.h"
+#include "server/buf.h"
+#include "server/config.h"
+#include "server/conn.h"
+#include "server/registry.h"
+#include "server/relay.h"
+#include "server/stats.h"
+#include "server/util.h"
 
 #include <ev.h>
 #include <stdint.h>
 
-typedef struct jl_stats {
-    unsigned long long connections_received;
-    unsigned long long rejected_connections;
-    unsigned long long commands_processed;
-    unsigned long long pubsub_messages;     /* publishes handled */
-    unsigned long long deliveries;          /* frames queued to subscribers */
-    unsigned long long net_input_bytes;
-    unsigned long long net_output_bytes;
-    unsigned long long obuf_disconnects;    /* clients dropped at the output limit */
-    unsigned long long sse_connections_received;
-    unsigned long long sse_events_sent;
-    unsigned long long http_publishes;
-    unsigned long long accept_errors;
-} jl_stats_t;
-
+typedef struct jl_server jl_server_t;
 typedef struct jl_listener jl_listener_t;
-struct jl_http;
-struct jl_upstream;
+
+/* Takes an accepted, non-blocking socket. over_cap: the server is at
+ * --max-conns; the protocol refuses the client in its own words and closes. */
+typedef void (*jl_accept_fn)(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap);
+
+#define JL_MAX_LISTENERS 8
 
 struct jl_server {
     struct ev_loop *loop;
     const jl_config_t *cfg;
     jl_registry_t *reg;
-    jl_list_t conns;
-    jl_list_t pending;
-    jl_list_t closing;
-    size_t nconns;              /* live, not yet closing */
-    size_t nconns_kind[2];      /* per jl_conn_kind_t */
+    jl_conn_set_t conns;
+    jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
+    jl_relay_t local_relay;
+    jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */
-    uint64_t next_id;
-    jl_listener_t *listeners[4];
+    jl_listener_t *listeners[JL_MAX_LISTENERS];
     size_t nlisteners;
     int reserve_fd;             /* spare fd for EMFILE, see server.c */
     ev_prepare flush_watcher;
@@ -59,30 +53,34 @@ struct jl_server {
     double start_time;
     char run_id[41];
     jl_stats_t stats;
-    struct jl_http *http;           /* http module state */
-    struct jl_upstream *upstream;   /* NULL unless --upstream */
 };
 
-/* Creates the server for cfg (which must outlive it): raises RLIMIT_NOFILE,
- * binds every listener. Returns NULL after logging why on failure. */
+/* The server a connection belongs to. */
+static inline jl_server_t *jl_server_of(const jl_conn_t *c)
+{
+    return JL_CONTAINER_OF(c->set, jl_server_t, conns);
+}
+
+/* Creates the server for cfg (which must outlive it): the loop, the
+ * registry, signal handling, RLIMIT_NOFILE raised to fit --max-conns. No
+ * listener yet. Never NULL. */
 jl_server_t *jl_server_new(const jl_config_t *cfg);
+/* Listens on addr:port (TCP) or on a unix socket path; 'what' names the
+ * listener in logs ("RESP", "SSE"). Returns JL_OK or -1 (logged). */
+int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
+                         jl_accept_fn accept, void *ud);
+int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
+                          jl_accept_fn accept, void *ud);
 /* Runs the loop until a clean shutdown (SIGTERM/SIGINT) completes. */
 int jl_server_run(jl_server_t *srv);
+/* Closes and frees every connection: before the protocols' own state goes. */
+void jl_server_close_all(jl_server_t *srv);
 void jl_server_free(jl_server_t *srv);
 
 /* Begins a clean shutdown (as SIGTERM does). */
 void jl_server_shutdown(jl_server_t *srv);
 
-/* Delivers payload on chan to this process's subscribers (exact, then
- * matching patterns; shard subscribers for shard = 1). Returns the number of
- * receivers. With an upstream, callers forward instead (upstream.h). */
-size_t jl_server_publish_local(jl_server_t *srv, const char *chan, size_t chan_len,
-                               const char *payload, size_t len, int shard);
-
-/* Used by conn.c */
-void jl_server_conn_added(jl_server_t *srv, jl_conn_t *c);
-void jl_server_conn_closed(jl_server_t *srv, jl_conn_t *c);
-/* Writes c's queue now; used by the flush and by the write watcher. */
-void jl_server_flush_conn(jl_server_t *srv, jl_conn_t *c);
+/* Installs r as the relay publishes go through (NULL: the local one). */
+void jl_server_set_relay(jl_server_t *srv, jl_relay_t *r);
 
 #endif

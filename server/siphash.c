@@ -7,7 +7,7 @@
  * rounds per 8-byte word and four finalisation rounds, as in the paper;
  * words are read little-endian whatever the host, so the test vectors of
  * the paper hold everywhere. */
-#include "siphash.h"
+#include "server/siphash.h"
 
 #include <stddef.h>
 #include <stdint.h>

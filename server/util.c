@@ -1,5 +1,5 @@
 /* util.c -- allocation wrappers that treat out-of-memory as fatal. */
-#include "util.h"
+#include "server/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -424,6 +424,25 @@ for (const proto of [2, 3]) {
       ]);
     });
 
+    test('a publish to self outside MULTI follows Redis >= 7.2 too: the reply, then the push', {
+      ...TT,
+      skip: TARGET === 'redis' ? 'documents post-7.2 behaviour; redis 7.0.15 sends the push first'
+        : proto === 2 ? 'RESP2 subscribed mode refuses PUBLISH' : false,
+    }, async () => {
+      // The same rule as inside EXEC (redis#12326): jugglite answers a command
+      // before it sends the messages that command caused, in and out of MULTI.
+      const u = uniq();
+      const ch = `${u}self`;
+      const bulk = (s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+      const expected = `:1\r\n>3\r\n${bulk('message')}${bulk(ch)}${bulk('m')}`;
+      await run('self-publish-order', [
+        ...init(proto, 'a'),
+        S('a', 'SUBSCRIBE', ch),
+        SO('a', ['PUBLISH', ch, 'm'], { compare: (r, s) => (s.toString('latin1') === expected ? undefined : `expected the Redis >= 7.2 order ${JSON.stringify(expected)}, got ${JSON.stringify(s.toString('latin1'))}`) }),
+        S('a', 'PING'),
+      ]);
+    });
+
     test('inline commands', TT, async () => {
       const u = uniq();
       await run('inline', [

@@ -1,13 +1,16 @@
 /* upstream.c -- the bridge to an upstream Redis (or a jugglite hub).
  *
  * Several jugglite nodes share channels by all holding one connection to the
- * same upstream. This file owns that connection: a non-blocking RESP3 client
- * on the server's loop, with its own input buffer, output queue and a FIFO
- * of the commands still waiting for a reply. It owns nothing else: local
- * subscribers stay in the registry, which tells us (watch callback) when a
- * name gets its first local subscriber or loses its last one.
+ * same upstream. This file owns that connection: an outgoing jl_conn_t
+ * speaking RESP3, flushed and read by the server's loop like any other
+ * connection, plus a FIFO of the commands still waiting for a reply. It
+ * installs itself as the server's relay (server/relay.h), so publishers
+ * never know it exists: a local PUBLISH is forwarded and answered when the
+ * upstream replies. It owns nothing else: local subscribers stay in the
+ * registry, which tells us (watch callback) when a name gets its first local
+ * subscriber or loses its last one.
  *
- * What goes over the wire:
+ * What goes over the wire (encoded with resp_writer):
  *   - HELLO 3 [AUTH user pass] SETNAME jugglite-bridge, then every held name
  *     in one pipeline (SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE with many names);
  *   - one (P|S)SUBSCRIBE per name that gains its first local subscriber, one
@@ -26,12 +29,14 @@
  *   DOWN --backoff timer--> CONNECTING --connected--> HANDSHAKE --HELLO ok--> UP
  *     ^                         |                         |                   |
  *     +---- refused, timeout, bad data, reply timeout, closed by peer --------+
- *   (any) --jl_upstream_shutdown--> CLOSED
+ *   (any) --relay shutdown--> CLOSED
  *
- * Every way down goes through conn_lost(), which answers the waiting
- * publishers with an error, forgets what the upstream had confirmed and
- * arms the backoff timer. Transitions are logged once (up, lost, still
- * unreachable), never once per retry.
+ * Every way down goes through lost(), which lets go of the connection,
+ * answers the waiting publishers with an error, forgets what the upstream
+ * had confirmed and arms the backoff timer. A connection that fails on its
+ * own (peer gone, write error) says so through on_close, which ends in
+ * lost() too. Transitions are logged once (up, lost, still unreachable),
+ * never once per retry.
  *
  * Per held name we keep (up_name_t): whether it has local subscribers,
  * whether it lingers (no local subscriber, unsubscribe pending a deadline),
@@ -42,22 +47,17 @@
  * right. Invariant: a name exists iff it is held (local or lingering) or a
  * confirmation is still due; the counters in jl_upstream_t always match
  * what name_settle() last saw. */
-#include "upstream.h"
-#include "htable.h"
+#include "resp/upstream.h"
+#include "resp/redis_url.h"
+#include "resp/resp_parser.h"
+#include "resp/resp_writer.h"
+#include "server/htable.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/siphash.h"
 
-#include "client.h"
-#include "log.h"
-#include "server.h"
-#include "siphash.h"
-#include "../http/http_session.h"
-#include "../resp/resp_parser.h"
-#include "../resp/resp_writer.h"
-
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +68,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define READ_CHUNK 65536
 #define CONNECT_TIMEOUT 5.0     /* TCP connect + HELLO reply, seconds */
 #define PING_AFTER 10.0         /* silence before we ask "are you there?" */
 #define REPLY_TIMEOUT 15.0      /* oldest unanswered command: the upstream hangs */
@@ -80,9 +79,9 @@ typedef enum { WAIT_HELLO, WAIT_PUBLISH, WAIT_PING } wait_kind_t;
 
 /* One command waiting for its reply, in send order. */
 typedef struct {
-    jl_client_t *client;    /* blocked publisher, or NULL (nobody, or freed meanwhile) */
+    jl_relay_done_fn done;  /* NULL: nobody waits (fire and forget, or cancelled) */
+    void *ud;
     uint8_t kind;           /* wait_kind_t */
-    uint8_t silent;         /* CLIENT REPLY OFF/SKIP was in force: no reply */
     double sent;
 } waiter_t;
 
@@ -100,24 +99,22 @@ typedef struct up_name {
     char bytes[];
 } up_name_t;
 
+/* One connection attempt's socket. The bridge lets go of it (u = NULL)
+ * when it gives up on it; its memory goes with the deferred free. */
+typedef struct up_conn {
+    jl_conn_t conn;
+    jl_upstream_t *u;
+} up_conn_t;
+
 struct jl_upstream {
+    jl_relay_t relay;       /* installed as srv->relay */
     jl_server_t *srv;
     up_state_t state;
-    /* where: from the URL */
-    char *host;             /* NULL for a unix socket */
-    char *port;
-    char *path;             /* unix socket path */
-    char *user, *pass;      /* NULL: no AUTH */
-    char where[300];        /* "host:port" or "unix:/path", for logs and INFO */
-    /* the connection */
-    int fd;
-    uint64_t gen;           /* bumped on every close: stale callers stop */
-    ev_io rio, wio;
-    ev_prepare flusher;     /* writes the output queue before the loop sleeps */
+    jl_redis_url_t url;
+    up_conn_t *link;        /* the connection, or NULL while down */
+    jl_buf_t cmd;           /* scratch: one command being encoded */
     ev_timer timer;         /* backoff wait, or the connect/handshake deadline */
     ev_timer tick;          /* lingers, keepalive PING, reply timeout */
-    jl_buf_t in;
-    jl_outq_t out;
     waiter_t *fifo;         /* ring buffer, cap a power of two */
     size_t fifo_head, fifo_count, fifo_cap;
     double last_rx;
@@ -141,7 +138,7 @@ struct jl_upstream {
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
 };
 
-static void conn_lost(jl_upstream_t *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lost(jl_upstream_t *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void send_subscribe(jl_upstream_t *u, jl_ns_t ns, up_name_t **names, size_t n, int sub);
 
 static double now_of(const jl_upstream_t *u) { return ev_now(u->srv->loop); }
@@ -276,32 +273,28 @@ static void adopt_name(void *ud, const char *name, size_t len)
 
 /* ---- output ---- */
 
-static void schedule_flush(jl_upstream_t *u)
+/* Queues one command on the connection (the loop's flush writes it). */
+static void send_command(jl_upstream_t *u, size_t argc, const char *const *argv, const size_t *lens)
 {
-    if (!ev_is_active(&u->flusher) && !ev_is_active(&u->wio))
-        ev_prepare_start(u->srv->loop, &u->flusher);
+    if (u->link == NULL)
+        return;
+    u->cmd.len = 0;
+    jl_resp_command(&u->cmd, argc, argv, lens);
+    jl_conn_append(&u->link->conn, u->cmd.data, u->cmd.len);
+    if (u->cmd.cap > 65536)
+        jl_buf_free(&u->cmd);
 }
 
-static void send_bulk(jl_upstream_t *u, const char *p, size_t n)
+/* The same with NUL-terminated words. */
+static void send_words(jl_upstream_t *u, size_t argc, const char *const *argv)
 {
-    char hdr[32];
-    int h = snprintf(hdr, sizeof hdr, "$%zu\r\n", n);
-    jl_outq_append(&u->out, hdr, (size_t)h);
-    jl_outq_append(&u->out, p, n);
-    jl_outq_append(&u->out, "\r\n", 2);
+    size_t lens[8];
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    send_command(u, argc, argv, lens);
 }
 
-static void send_array(jl_upstream_t *u, size_t n)
-{
-    char hdr[32];
-    int h = snprintf(hdr, sizeof hdr, "*%zu\r\n", n);
-    jl_outq_append(&u->out, hdr, (size_t)h);
-    schedule_flush(u);
-}
-
-static void send_str(jl_upstream_t *u, const char *s) { send_bulk(u, s, strlen(s)); }
-
-static void fifo_push(jl_upstream_t *u, wait_kind_t kind, jl_client_t *client, int silent)
+static void fifo_push(jl_upstream_t *u, wait_kind_t kind, jl_relay_done_fn done, void *ud)
 {
     if (u->fifo_count == u->fifo_cap) {
         size_t cap = u->fifo_cap ? u->fifo_cap * 2 : 16;
@@ -314,9 +307,9 @@ static void fifo_push(jl_upstream_t *u, wait_kind_t kind, jl_client_t *client, i
         u->fifo_head = 0;
     }
     waiter_t *w = &u->fifo[(u->fifo_head + u->fifo_count++) & (u->fifo_cap - 1)];
-    w->client = client;
+    w->done = done;
+    w->ud = ud;
     w->kind = (uint8_t)kind;
-    w->silent = (uint8_t)silent;
     w->sent = now_of(u);
 }
 
@@ -338,25 +331,31 @@ static const char *const unsub_cmd[JL_NS_COUNT] = {"UNSUBSCRIBE", "PUNSUBSCRIBE"
 
 static void send_subscribe(jl_upstream_t *u, jl_ns_t ns, up_name_t **names, size_t n, int sub)
 {
-    send_array(u, n + 1);
-    send_str(u, sub ? sub_cmd[ns] : unsub_cmd[ns]);
-    for (size_t i = 0; i < n; i++)
-        send_bulk(u, names[i]->bytes, names[i]->len);
+    const char **argv = jl_malloc((n + 1) * sizeof *argv);
+    size_t *lens = jl_malloc((n + 1) * sizeof *lens);
+    argv[0] = sub ? sub_cmd[ns] : unsub_cmd[ns];
+    lens[0] = strlen(argv[0]);
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 1] = names[i]->bytes;
+        lens[i + 1] = names[i]->len;
+    }
+    send_command(u, n + 1, argv, lens);
+    free(argv);
+    free(lens);
 }
 
 static void send_hello(jl_upstream_t *u)
 {
-    send_array(u, u->pass ? 7 : 4);
-    send_str(u, "HELLO");
-    send_str(u, "3");
-    if (u->pass) {
-        send_str(u, "AUTH");
-        send_str(u, u->user ? u->user : "default");
-        send_str(u, u->pass);
+    const jl_redis_url_t *url = &u->url;
+    if (url->pass) {
+        const char *argv[] = {"HELLO", "3", "AUTH", url->user ? url->user : "default", url->pass,
+                              "SETNAME", "jugglite-bridge"};
+        send_words(u, JL_ARRAY_LEN(argv), argv);
+    } else {
+        const char *argv[] = {"HELLO", "3", "SETNAME", "jugglite-bridge"};
+        send_words(u, JL_ARRAY_LEN(argv), argv);
     }
-    send_str(u, "SETNAME");
-    send_str(u, "jugglite-bridge");
-    fifo_push(u, WAIT_HELLO, NULL, 0);
+    fifo_push(u, WAIT_HELLO, NULL, NULL);
 }
 
 /* After HELLO: every held name, NAMES_PER_COMMAND to a command. */
@@ -385,54 +384,28 @@ static void resubscribe_all(jl_upstream_t *u)
     }
 }
 
-static void flush_out(jl_upstream_t *u)
+/* ---- answering publishers ---- */
+
+static void answer_error(waiter_t *w, const char *text)
 {
-    int rc = jl_outq_write(&u->out, u->fd);
-    if (rc < 0) {
-        conn_lost(u, "write: %s", strerror(-rc));
+    if (w->done == NULL)
         return;
-    }
-    if (rc == JL_AGAIN)
-        ev_io_start(u->srv->loop, &u->wio);
-    else
-        ev_io_stop(u->srv->loop, &u->wio);
+    jl_relay_reply_t reply = {.error = text, .error_len = strlen(text)};
+    w->done(w->ud, &reply);
 }
 
-static void upstream_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+/* Answers every waiting publisher with 'text'. The FIFO is detached first,
+ * so that anything an answer sets off sees the bridge as it is now. */
+static void fail_waiters(jl_upstream_t *u, const char *text)
 {
-    (void)revents;
-    jl_upstream_t *u = JL_CONTAINER_OF(w, jl_upstream_t, flusher);
-    ev_prepare_stop(loop, w);
-    if (connected(u))
-        flush_out(u);
-}
+    waiter_t *fifo = u->fifo;
+    size_t head = u->fifo_head, count = u->fifo_count, cap = u->fifo_cap;
 
-/* ---- the publisher's reply ---- */
-
-/* Hands 'reply' (RESP bytes, or NULL for none) to a blocked publisher and
- * lets it run again; its next commands may come straight back here. */
-static void answer(waiter_t *w, const jl_buf_t *reply)
-{
-    jl_client_t *c = w->client;
-    if (c == NULL)
-        return;
-    if (reply && !w->silent)
-        jl_conn_append(&c->conn, reply->data, reply->len);
-    jl_client_unblock(c);
-}
-
-static void answer_error(waiter_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void answer_error(waiter_t *w, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jl_buf_t b = {0};
-    jl_resp_error(&b, msg);
-    answer(w, &b);
-    jl_buf_free(&b);
+    u->fifo = NULL;
+    u->fifo_head = u->fifo_count = u->fifo_cap = 0;
+    for (size_t i = 0; i < count; i++)
+        answer_error(&fifo[(head + i) & (cap - 1)], text);
+    free(fifo);
 }
 
 /* ---- connection life ---- */
@@ -454,21 +427,18 @@ static double backoff_delay(jl_upstream_t *u)
     return d < cfg->upstream_backoff_min ? cfg->upstream_backoff_min : d;
 }
 
-/* Closes the socket and forgets everything tied to this connection. */
-static void conn_close(jl_upstream_t *u)
+/* Lets go of the connection (closing it if it is not closing already) and
+ * forgets everything tied to it. */
+static void drop_link(jl_upstream_t *u)
 {
-    struct ev_loop *loop = u->srv->loop;
-    ev_io_stop(loop, &u->rio);
-    ev_io_stop(loop, &u->wio);
-    ev_prepare_stop(loop, &u->flusher);
-    ev_timer_stop(loop, &u->timer);
-    if (u->fd >= 0)
-        close(u->fd);
-    u->fd = -1;
-    u->gen++;
+    ev_timer_stop(u->srv->loop, &u->timer);
+    if (u->link) {
+        up_conn_t *link = u->link;
+        u->link = NULL;
+        link->u = NULL;
+        jl_conn_close(&link->conn, "upstream reset");
+    }
     u->synced = 0;
-    jl_outq_clear(&u->out);
-    jl_buf_free(&u->in);
     u->names.frozen = 1;
     for (size_t i = 0; i < u->names.size; i++) {
         jl_hlink_t *l = u->names.slot[i];
@@ -484,21 +454,6 @@ static void conn_close(jl_upstream_t *u)
     u->names.frozen = 0;
 }
 
-/* Answers every waiting publisher with 'text'. The FIFO is detached
- * first: an answered client runs its next commands at once, and they see
- * the upstream down. */
-static void fail_waiters(jl_upstream_t *u, const char *text)
-{
-    waiter_t *fifo = u->fifo;
-    size_t head = u->fifo_head, count = u->fifo_count, cap = u->fifo_cap;
-
-    u->fifo = NULL;
-    u->fifo_head = u->fifo_count = u->fifo_cap = 0;
-    for (size_t i = 0; i < count; i++)
-        answer_error(&fifo[(head + i) & (cap - 1)], "%s", text);
-    free(fifo);
-}
-
 static void arm_retry(jl_upstream_t *u)
 {
     ev_timer_stop(u->srv->loop, &u->timer);
@@ -506,42 +461,47 @@ static void arm_retry(jl_upstream_t *u)
     ev_timer_start(u->srv->loop, &u->timer);
 }
 
-static void conn_lost(jl_upstream_t *u, const char *fmt, ...)
+static size_t waiting_publishers(const jl_upstream_t *u)
+{
+    size_t waiting = 0;
+    for (size_t i = 0; i < u->fifo_count; i++)
+        waiting += u->fifo[(u->fifo_head + i) & (u->fifo_cap - 1)].done != NULL;
+    return waiting;
+}
+
+static void lost(jl_upstream_t *u, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(u->last_error, sizeof u->last_error, fmt, ap);
     va_end(ap);
-    size_t waiting = u->fifo_count;
-    for (size_t i = 0; i < u->fifo_count; i++)
-        if (u->fifo[(u->fifo_head + i) & (u->fifo_cap - 1)].client == NULL)
-            waiting--;
+    size_t waiting = waiting_publishers(u);
 
     if (u->state == ST_UP) {
         jl_log_warn("upstream %s lost: %s; reconnecting (browsers and subscribers stay "
                     "connected; %zu waiting publisher%s answered with an error)",
-                    u->where, u->last_error, waiting, waiting == 1 ? "" : "s");
+                    u->url.where, u->last_error, waiting, waiting == 1 ? "" : "s");
         u->logged_down = 1;
         u->down_since = now_of(u);
     } else if (!u->logged_down) {
         jl_log_warn("upstream %s unreachable: %s; retrying with backoff (%g s to %g s)",
-                    u->where, u->last_error, u->srv->cfg->upstream_backoff_min,
+                    u->url.where, u->last_error, u->srv->cfg->upstream_backoff_min,
                     u->srv->cfg->upstream_backoff_max);
         u->logged_down = 1;
         u->down_since = now_of(u);
     } else {
-        jl_log_debug("upstream %s: attempt %u failed: %s", u->where, u->attempts + 1,
+        jl_log_debug("upstream %s: attempt %u failed: %s", u->url.where, u->attempts + 1,
                      u->last_error);
     }
     if (u->state != ST_UP)
         u->attempts++;
-    conn_close(u);
+    drop_link(u);
     u->state = ST_DOWN;
     char text[512];
     snprintf(text, sizeof text,
              "ERR upstream unavailable: connection to %s lost before it replied; the message "
              "may or may not have been published",
-             u->where);
+             u->url.where);
     fail_waiters(u, text);
     arm_retry(u);
 }
@@ -556,10 +516,10 @@ static void conn_up(jl_upstream_t *u)
     if (u->logged_down)
         jl_log_info("upstream %s up again after %.1f s (%u failed attempt%s); %zu subscription%s "
                     "restored",
-                    u->where, now_of(u) - u->down_since, u->attempts, u->attempts == 1 ? "" : "s",
-                    held, held == 1 ? "" : "s");
+                    u->url.where, now_of(u) - u->down_since, u->attempts,
+                    u->attempts == 1 ? "" : "s", held, held == 1 ? "" : "s");
     else
-        jl_log_info("upstream %s up (RESP3)", u->where);
+        jl_log_info("upstream %s up (RESP3)", u->url.where);
     u->ever_up = 1;
     u->synced = u->nunconfirmed == 0;
     u->logged_down = 0;
@@ -567,31 +527,70 @@ static void conn_up(jl_upstream_t *u)
     u->last_error[0] = '\0';
 }
 
+static up_conn_t *link_of(jl_conn_t *c) { return JL_CONTAINER_OF(c, up_conn_t, conn); }
+
 /* The socket is connected: HELLO, then every held name, in one write. */
-static void conn_ready(jl_upstream_t *u)
+static void link_on_connected(jl_conn_t *c)
 {
+    jl_upstream_t *u = link_of(c)->u;
+    if (u == NULL)
+        return;
     u->state = ST_HANDSHAKE;
     u->last_rx = now_of(u);
-    ev_io_stop(u->srv->loop, &u->wio);
-    ev_io_start(u->srv->loop, &u->rio);
     send_hello(u);
     resubscribe_all(u);
 }
 
-static int open_socket(jl_upstream_t *u, struct sockaddr *sa, socklen_t sl, int family)
+static void process_input(jl_upstream_t *u, jl_conn_t *c);
+
+static void link_on_input(jl_conn_t *c)
 {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (family != AF_UNIX) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    jl_upstream_t *u = link_of(c)->u;
+    if (u == NULL) {
+        jl_buf_consume(&c->in, c->in.len);
+        return;
     }
-    u->fd = fd;
-    if (connect(fd, sa, sl) == 0)
-        return JL_OK;
-    return errno == EINPROGRESS ? JL_AGAIN : -errno;
+    u->last_rx = now_of(u);
+    process_input(u, c);
+}
+
+/* The connection failed on its own: peer gone, read or write error. */
+static void link_on_close(jl_conn_t *c, const char *why)
+{
+    jl_upstream_t *u = link_of(c)->u;
+    if (u == NULL)
+        return;
+    if (c->connecting)
+        lost(u, "connect: %s", why);
+    else if (strcmp(why, "closed by peer") == 0)
+        lost(u, "connection closed by the upstream");
+    else
+        lost(u, "%s", why);
+}
+
+static void link_on_free(jl_conn_t *c)
+{
+    free(link_of(c));
+}
+
+static const jl_conn_ops_t link_ops = {
+    .on_input = link_on_input,
+    .on_connected = link_on_connected,
+    .on_close = link_on_close,
+    .on_free = link_on_free,
+};
+
+static int open_link(jl_upstream_t *u, const struct sockaddr *sa, socklen_t len)
+{
+    up_conn_t *link = jl_calloc(1, sizeof *link);
+    int rc = jl_conn_connect(&link->conn, &u->srv->conns, &link_ops, sa, len);
+    if (rc < 0) {
+        free(link);
+        return rc;
+    }
+    link->u = u;
+    u->link = link;
+    return JL_OK;
 }
 
 /* Starts one attempt. Names are resolved every time (the upstream may have
@@ -600,19 +599,19 @@ static int open_socket(jl_upstream_t *u, struct sockaddr *sa, socklen_t sl, int 
  * address or a name from /etc/hosts. */
 static int connect_start(jl_upstream_t *u, char *why, size_t whylen)
 {
-    if (u->path) {
+    if (u->url.path) {
         struct sockaddr_un sun = {0};
         sun.sun_family = AF_UNIX;
-        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", u->path);
-        return open_socket(u, (struct sockaddr *)&sun, sizeof sun, AF_UNIX);
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", u->url.path);
+        return open_link(u, (struct sockaddr *)&sun, sizeof sun);
     }
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(u->host, u->port, &hints, &res);
+    int rc = getaddrinfo(u->url.host, u->url.port, &hints, &res);
     if (rc != 0) {
-        snprintf(why, whylen, "cannot resolve %s: %s", u->host, gai_strerror(rc));
+        snprintf(why, whylen, "cannot resolve %s: %s", u->url.host, gai_strerror(rc));
         return -EHOSTUNREACH;
     }
     size_t n = 0;
@@ -621,7 +620,7 @@ static int connect_start(jl_upstream_t *u, char *why, size_t whylen)
     struct addrinfo *a = res;
     for (size_t i = u->attempts % n; i > 0; i--)
         a = a->ai_next;
-    rc = open_socket(u, a->ai_addr, a->ai_addrlen, a->ai_family);
+    rc = open_link(u, a->ai_addr, a->ai_addrlen);
     freeaddrinfo(res);
     return rc;
 }
@@ -633,19 +632,13 @@ static void attempt(jl_upstream_t *u)
     int rc = connect_start(u, why, sizeof why);
     if (rc < 0) {
         if (why[0])
-            conn_lost(u, "%s", why);
+            lost(u, "%s", why);
         else
-            conn_lost(u, "connect: %s", strerror(-rc));
+            lost(u, "connect: %s", strerror(-rc));
         return;
     }
-    ev_io_set(&u->rio, u->fd, EV_READ);
-    ev_io_set(&u->wio, u->fd, EV_WRITE);
     ev_timer_set(&u->timer, CONNECT_TIMEOUT, 0.);
     ev_timer_start(u->srv->loop, &u->timer);
-    if (rc == JL_OK)
-        conn_ready(u);      /* a unix socket connects at once */
-    else
-        ev_io_start(u->srv->loop, &u->wio);
 }
 
 static void upstream_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -656,27 +649,7 @@ static void upstream_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     if (u->state == ST_DOWN)
         attempt(u);
     else if (u->state == ST_CONNECTING || u->state == ST_HANDSHAKE)
-        conn_lost(u, "no answer within %g s", CONNECT_TIMEOUT);
-}
-
-static void upstream_on_writable(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    jl_upstream_t *u = JL_CONTAINER_OF(w, jl_upstream_t, wio);
-    if (u->state != ST_CONNECTING) {
-        flush_out(u);
-        return;
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        conn_lost(u, "connect: %s", strerror(err));
-        return;
-    }
-    conn_ready(u);
+        lost(u, "no answer within %g s", CONNECT_TIMEOUT);
 }
 
 /* ---- input: replies and pushes ---- */
@@ -747,7 +720,7 @@ static void confirmation(jl_upstream_t *u, jl_ns_t ns, int sub, const jl_resp_va
     uint32_t *due = n ? (sub ? &n->subs_due : &n->unsubs_due) : NULL;
     if (due == NULL || *due == 0) {
         jl_log_debug("upstream %s: ignoring a %s confirmation for a name not asked for",
-                     u->where, sub ? sub_cmd[ns] : unsub_cmd[ns]);
+                     u->url.where, sub ? sub_cmd[ns] : unsub_cmd[ns]);
         return;
     }
     (*due)--;
@@ -793,24 +766,22 @@ static int on_hello_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f
     return JL_OK;
 }
 
-/* A PUBLISH/SPUBLISH reply: an integer or an error, re-encoded for the
- * client (the same bytes in RESP2 and RESP3; a RESP3 blob error becomes a
- * simple error). */
+/* A PUBLISH/SPUBLISH reply: an integer or an error, handed to whoever
+ * waits for it (the publisher re-encodes it in its own protocol). */
 static int on_publish_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
 {
-    jl_buf_t b = {0};
+    jl_relay_reply_t reply = {0};
     if (v->type == JL_RESP_INTEGER) {
-        jl_resp_integer(&b, v->integer);
+        reply.receivers = v->integer;
     } else if (v->type == JL_RESP_ERROR || v->type == JL_RESP_BLOBERR) {
-        char *text = jl_strndup(v->str, v->len);
-        jl_resp_error(&b, text);
-        free(text);
+        reply.error = v->str;
+        reply.error_len = v->len;
     } else {
         return fault(f, "PUBLISH answered with a '%c' value", (char)v->type);
     }
     waiter_t w = fifo_pop(u);
-    answer(&w, &b);
-    jl_buf_free(&b);
+    if (w.done)
+        w.done(w.ud, &reply);
     return JL_OK;
 }
 
@@ -833,69 +804,42 @@ static int on_value(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         return on_publish_reply(u, v, f);
     case WAIT_PING:
         if (v->type == JL_RESP_ERROR)
-            jl_log_warn("upstream %s: PING answered %.*s", u->where, (int)v->len, v->str);
+            jl_log_warn("upstream %s: PING answered %.*s", u->url.where, (int)v->len, v->str);
         fifo_pop(u);
         return JL_OK;
     }
     return fault(f, "internal: unknown waiter");
 }
 
-static void process_input(jl_upstream_t *u)
+static void process_input(jl_upstream_t *u, jl_conn_t *c)
 {
-    uint64_t gen = u->gen;
     size_t off = 0;
 
-    while (off < u->in.len) {
+    while (off < c->in.len) {
         jl_resp_value_t v;
         size_t used = 0;
         const char *err = NULL;
-        int rc = jl_resp_parse_reply(u->in.data + off, u->in.len - off, NULL, &v, &used, &err);
+        int rc = jl_resp_parse_reply(c->in.data + off, c->in.len - off, NULL, &v, &used, &err);
         if (rc == JL_AGAIN)
             break;
         if (rc < 0) {
-            conn_lost(u, "protocol error from the upstream: %s", err ? err : "?");
+            lost(u, "protocol error from the upstream: %s", err ? err : "?");
             return;
         }
         off += used;
         fault_t f;
         rc = on_value(u, &v, &f);
         jl_resp_value_free(&v);
-        if (u->gen != gen)
-            return;     /* an answered client's commands closed us (shutdown) */
         if (rc < 0) {
-            conn_lost(u, "%s", f.why);
+            lost(u, "%s", f.why);
             return;
         }
     }
-    jl_buf_consume(&u->in, off);
-    if (u->in.len == 0 && u->in.cap > 4 * READ_CHUNK)
-        jl_buf_free(&u->in);    /* a huge message passed: do not keep its buffer */
+    jl_buf_consume(&c->in, off);
     if (u->progress) {
         u->progress = 0;
-        jl_http_upstream_progress(u->srv);
+        jl_relay_progress(&u->relay);
     }
-}
-
-static void upstream_on_readable(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    jl_upstream_t *u = JL_CONTAINER_OF(w, jl_upstream_t, rio);
-    if (u->in.cap - u->in.len < READ_CHUNK / 4)
-        jl_buf_reserve(&u->in, READ_CHUNK);
-    ssize_t n = read(u->fd, u->in.data + u->in.len, u->in.cap - u->in.len);
-    if (n == 0) {
-        conn_lost(u, "connection closed by the upstream");
-        return;
-    }
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            conn_lost(u, "read: %s", strerror(errno));
-        return;
-    }
-    u->in.len += (size_t)n;
-    u->last_rx = now_of(u);
-    process_input(u);
 }
 
 /* Lingers, and a keepalive: the upstream never speaks on its own when
@@ -918,236 +862,71 @@ static void upstream_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     waiter_t *oldest = fifo_peek(u);
     if (oldest && now - oldest->sent > REPLY_TIMEOUT) {
-        conn_lost(u, "no reply for %.0f s", now - oldest->sent);
+        lost(u, "no reply for %.0f s", now - oldest->sent);
         return;
     }
     if (oldest == NULL && now - u->last_rx > PING_AFTER) {
-        send_array(u, 1);
-        send_str(u, "PING");
-        fifo_push(u, WAIT_PING, NULL, 0);
+        const char *argv[] = {"PING"};
+        send_words(u, 1, argv);
+        fifo_push(u, WAIT_PING, NULL, NULL);
     }
 }
 
-/* ---- URL ---- */
+/* ---- the relay ---- */
 
-
-/* Percent-decodes p[0..n) (user names and passwords may hold '@' or ':'). */
-static char *decode(const char *p, size_t n)
+static jl_upstream_t *upstream_of(const jl_relay_t *r)
 {
-    char *out = jl_malloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && jl_hex_digit(p[i + 1]) >= 0 && jl_hex_digit(p[i + 2]) >= 0) {
-            *o++ = (char)(jl_hex_digit(p[i + 1]) * 16 + jl_hex_digit(p[i + 2]));
-            i += 2;
-        } else {
-            *o++ = p[i];
-        }
-    }
-    *o = '\0';
-    return out;
+    return JL_CONTAINER_OF(r, jl_upstream_t, relay);
 }
 
-/* user:pass@ as redis-cli reads it: without a ':' it is all password. */
-static const char *parse_userinfo(jl_upstream_t *u, const char *p)
+static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud)
 {
-    const char *at = strrchr(p, '@');
-    if (at == NULL)
-        return p;
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    const char *pw = p;
-    if (colon) {
-        if (colon > p)
-            u->user = decode(p, (size_t)(colon - p));
-        pw = colon + 1;
-    }
-    u->pass = decode(pw, (size_t)(at - pw));
-    return at + 1;
-}
-
-static int parse_url(jl_upstream_t *u, const char *url)
-{
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *p = parse_userinfo(u, url + 7);
-        if (*p != '/')
-            return -1;
-        u->path = jl_strndup(p, strlen(p));
-        if (strlen(u->path) >= sizeof ((struct sockaddr_un *)0)->sun_path)
-            return -1;
-        snprintf(u->where, sizeof u->where, "unix:%s", u->path);
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0)
-        return -1;
-    const char *p = parse_userinfo(u, url + 8);
-    const char *end = p + strcspn(p, "/?#");
-    const char *host = p, *host_end, *port = NULL;
-    if (*p == '[') {
-        host = p + 1;
-        host_end = memchr(host, ']', (size_t)(end - host));
-        if (host_end == NULL)
-            return -1;
-        if (host_end + 1 < end) {
-            if (host_end[1] != ':')
-                return -1;
-            port = host_end + 2;
-        }
-    } else {
-        host_end = memchr(p, ':', (size_t)(end - p));
-        if (host_end)
-            port = host_end + 1;
-        else
-            host_end = end;
-    }
-    if (host_end == host)
-        return -1;
-    u->host = jl_strndup(host, (size_t)(host_end - host));
-    u->port = port ? jl_strndup(port, (size_t)(end - port)) : jl_strndup("6379", 4);
-    char *stop;
-    long pn = strtol(u->port, &stop, 10);
-    if (*u->port == '\0' || *stop != '\0' || pn < 1 || pn > 65535)
-        return -1;
-    snprintf(u->where, sizeof u->where, "%s%s%s:%s", *p == '[' ? "[" : "", u->host,
-             *p == '[' ? "]" : "", u->port);
-    return 0;
-}
-
-/* ---- public API ---- */
-
-jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
-{
-    jl_upstream_t *u = jl_calloc(1, sizeof *u);
-    u->srv = srv;
-    u->fd = -1;
-    u->state = ST_DOWN;
-    jl_list_init(&u->lingering);
-    if (parse_url(u, url) < 0) {
-        jl_log_error("--upstream %s: expected redis://[[user]:password@]host[:port] or "
-                     "unix:///path/to/socket%s",
-                     url, strncmp(url, "rediss://", 9) == 0 ? " (TLS is not supported: use a "
-                                                               "local TLS tunnel)" : "");
-        u->state = ST_CLOSED;
-        jl_upstream_free(u);
-        return NULL;
-    }
-    /* Hash key and jitter seed. Without getrandom() the fallback is weak
-     * but harmless: the names hashed here are already in the registry. */
-    uint64_t seed[3] = {(uint64_t)getpid() << 32 ^ (uint64_t)(ev_time() * 1e6),
-                        (uint64_t)(uintptr_t)u, UINT64_C(0x9e3779b97f4a7c15)};
-    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        jl_log_debug("getrandom failed: upstream hash key from time and pid");
-    memcpy(u->key, seed, sizeof u->key);
-    u->rng = (seed[0] ^ seed[2]) | 1;   /* xorshift must not start at 0 */
-
-    struct ev_loop *loop = srv->loop;
-    ev_io_init(&u->rio, upstream_on_readable, -1, EV_READ);
-    ev_io_init(&u->wio, upstream_on_writable, -1, EV_WRITE);
-    ev_prepare_init(&u->flusher, upstream_on_prepare);
-    /* Before the server's flush: a write error answers blocked clients,
-     * whose replies must then leave in this same iteration. */
-    ev_set_priority(&u->flusher, EV_MAXPRI);
-    ev_init(&u->timer, upstream_on_timer);
-    double linger = srv->cfg->upstream_linger / 4;
-    double period = linger < 0.05 ? 0.05 : linger > 1.0 ? 1.0 : linger;
-    ev_timer_init(&u->tick, upstream_on_tick, period, period);
-    ev_timer_start(loop, &u->tick);
-
-    jl_registry_set_watch(srv->reg, upstream_on_watch, u);
-    for (int ns = 0; ns < JL_NS_COUNT; ns++) {
-        adopt_ctx_t a = {u, (jl_ns_t)ns};
-        jl_registry_foreach(srv->reg, (jl_ns_t)ns, NULL, 0, adopt_name, &a);
-    }
-    jl_log_info("upstream %s: connecting", u->where);
-    attempt(u);
-    return u;
-}
-
-void jl_upstream_shutdown(jl_upstream_t *u)
-{
-    if (u->state == ST_CLOSED)
-        return;
-    /* Publishes already forwarded get their last chance to leave. */
-    if (connected(u) && !jl_outq_empty(&u->out))
-        (void)jl_outq_write(&u->out, u->fd);
-    ev_timer_stop(u->srv->loop, &u->tick);
-    conn_close(u);
-    u->state = ST_CLOSED;
-    fail_waiters(u, "ERR upstream unavailable: the server is shutting down");
-}
-
-void jl_upstream_free(jl_upstream_t *u)
-{
-    if (u == NULL)
-        return;
-    if (u->state != ST_CLOSED)
-        jl_upstream_shutdown(u);
-    if (u->srv && u->srv->reg)
-        jl_registry_set_watch(u->srv->reg, NULL, NULL);
-    for (size_t i = 0; i < u->names.size; i++) {
-        jl_hlink_t *l = u->names.slot[i];
-        while (l) {
-            jl_hlink_t *next = l->next;
-            free(name_of(l));
-            l = next;
-        }
-    }
-    jl_htable_free(&u->names);
-    free(u->fifo);
-    free(u->host);
-    free(u->port);
-    free(u->path);
-    free(u->user);
-    free(u->pass);
-    free(u);
-}
-
-int jl_upstream_forward_publish(jl_upstream_t *u, jl_client_t *client, const char *chan,
-                                size_t chan_len, const char *payload, size_t len, int shard)
-{
+    jl_upstream_t *u = upstream_of(r);
     if (u->state != ST_UP) {
         u->publishes_dropped++;
-        if (client)
-            jl_resp_errorf(&jl_client_reply, "ERR upstream unavailable: %s is not connected",
-                           u->where);
+        snprintf(r->error, sizeof r->error, "ERR upstream unavailable: %s is not connected",
+                 u->url.where);
         return -ENOTCONN;
     }
-    send_array(u, 3);
-    send_str(u, shard ? "SPUBLISH" : "PUBLISH");
-    send_bulk(u, chan, chan_len);
-    send_bulk(u, payload, len);
+    const char *argv[] = {pub->shard ? "SPUBLISH" : "PUBLISH", pub->chan, pub->payload};
+    size_t lens[] = {strlen(argv[0]), pub->chan_len, pub->payload_len};
+    send_command(u, 3, argv, lens);
     u->messages_out++;
-    int silent = client && (client->flags & (JL_CLIENT_REPLY_OFF | JL_CLIENT_REPLY_SKIP));
-    fifo_push(u, WAIT_PUBLISH, client, silent);
-    if (client == NULL)
-        return JL_OK;
-    /* Nothing more from this client until the reply: its replies stay in
-     * order and one client cannot queue unbounded publishes. */
-    client->flags |= JL_CLIENT_BLOCKED;
-    ev_io_stop(u->srv->loop, &client->conn.rio);
+    fifo_push(u, WAIT_PUBLISH, done, ud);
     return JL_OK;
 }
 
-void jl_upstream_forget_client(jl_upstream_t *u, jl_client_t *client)
+static void relay_cancel(jl_relay_t *r, void *ud)
 {
+    jl_upstream_t *u = upstream_of(r);
     for (size_t i = 0; i < u->fifo_count; i++) {
         waiter_t *w = &u->fifo[(u->fifo_head + i) & (u->fifo_cap - 1)];
-        if (w->client == client)
-            w->client = NULL;
+        if (w->ud == ud)
+            w->done = NULL;
     }
 }
 
-int jl_upstream_is_up(const jl_upstream_t *u)
+/* 1 when connected and every subscription held when the connection came
+ * up has been confirmed (so /health says 503 until the resubscribe pipeline
+ * is done). A new subscription made while up does not make it 0 again: a
+ * load balancer polling /health must not see the node flap on every new
+ * channel; relay_confirmed answers per name. */
+static int relay_healthy(const jl_relay_t *r)
 {
+    const jl_upstream_t *u = upstream_of(r);
     return u->state == ST_UP && u->synced;
 }
 
-int jl_upstream_confirmed(const jl_upstream_t *u, jl_ns_t ns, const char *name, size_t len)
+static int relay_confirmed(const jl_relay_t *r, jl_ns_t ns, const char *name, size_t len)
 {
+    const jl_upstream_t *u = upstream_of(r);
     const up_name_t *n = u->state == ST_UP ? name_find(u, ns, name, len) : NULL;
     return n && name_confirmed(n);
 }
 
-void jl_upstream_info(const jl_upstream_t *u, jl_buf_t *out)
+static void relay_info(const jl_relay_t *r, jl_buf_t *out)
 {
+    const jl_upstream_t *u = upstream_of(r);
     static const char *const state[] = {"down", "connecting", "connecting", "up", "down"};
     char err[sizeof u->last_error];
     size_t i = 0;
@@ -1161,7 +940,95 @@ void jl_upstream_info(const jl_upstream_t *u, jl_buf_t *out)
                   "upstream_patterns:%zu\r\nupstream_shard_channels:%zu\r\n"
                   "upstream_unconfirmed:%zu\r\nupstream_lingering:%zu\r\n"
                   "upstream_pending_replies:%zu\r\nupstream_last_error:%s\r\n",
-                  state[u->state], u->where, u->reconnects, u->messages_in, u->messages_out,
+                  state[u->state], u->url.where, u->reconnects, u->messages_in, u->messages_out,
                   u->publishes_dropped, u->nheld[JL_NS_CHANNEL], u->nheld[JL_NS_PATTERN],
                   u->nheld[JL_NS_SHARD], u->nunconfirmed, u->nlingering, u->fifo_count, err);
+}
+
+/* Server shutdown: stop reconnecting; what is queued gets one last write. */
+static void relay_shutdown(jl_relay_t *r)
+{
+    jl_upstream_t *u = upstream_of(r);
+    if (u->state == ST_CLOSED)
+        return;
+    if (u->link && connected(u))
+        jl_conn_flush(&u->link->conn);
+    ev_timer_stop(u->srv->loop, &u->tick);
+    drop_link(u);
+    u->state = ST_CLOSED;
+    fail_waiters(u, "ERR upstream unavailable: the server is shutting down");
+}
+
+static const jl_relay_ops_t relay_ops = {
+    .publish = relay_publish,
+    .cancel = relay_cancel,
+    .confirmed = relay_confirmed,
+    .healthy = relay_healthy,
+    .info = relay_info,
+    .shutdown = relay_shutdown,
+};
+
+/* ---- public API ---- */
+
+jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
+{
+    jl_upstream_t *u = jl_calloc(1, sizeof *u);
+    if (jl_redis_url_parse(&u->url, url) < 0) {
+        jl_log_error("--upstream %s: expected redis://[[user]:password@]host[:port] or "
+                     "unix:///path/to/socket%s",
+                     url, strncmp(url, "rediss://", 9) == 0 ? " (TLS is not supported: use a "
+                                                               "local TLS tunnel)" : "");
+        free(u);
+        return NULL;
+    }
+    u->srv = srv;
+    u->state = ST_DOWN;
+    u->relay.ops = &relay_ops;
+    jl_list_init(&u->lingering);
+    /* Hash key and jitter seed. Without getrandom() the fallback is weak
+     * but harmless: the names hashed here are already in the registry. */
+    uint64_t seed[3] = {(uint64_t)getpid() << 32 ^ (uint64_t)(ev_time() * 1e6),
+                        (uint64_t)(uintptr_t)u, UINT64_C(0x9e3779b97f4a7c15)};
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        jl_log_debug("getrandom failed: upstream hash key from time and pid");
+    memcpy(u->key, seed, sizeof u->key);
+    u->rng = (seed[0] ^ seed[2]) | 1;   /* xorshift must not start at 0 */
+
+    ev_init(&u->timer, upstream_on_timer);
+    double linger = srv->cfg->upstream_linger / 4;
+    double period = linger < 0.05 ? 0.05 : linger > 1.0 ? 1.0 : linger;
+    ev_timer_init(&u->tick, upstream_on_tick, period, period);
+    ev_timer_start(srv->loop, &u->tick);
+
+    jl_registry_set_watch(srv->reg, upstream_on_watch, u);
+    for (int ns = 0; ns < JL_NS_COUNT; ns++) {
+        adopt_ctx_t a = {u, (jl_ns_t)ns};
+        jl_registry_foreach(srv->reg, (jl_ns_t)ns, NULL, 0, adopt_name, &a);
+    }
+    jl_server_set_relay(srv, &u->relay);
+    jl_log_info("upstream %s: connecting", u->url.where);
+    attempt(u);
+    return u;
+}
+
+void jl_upstream_free(jl_upstream_t *u)
+{
+    if (u == NULL)
+        return;
+    relay_shutdown(&u->relay);
+    jl_server_set_relay(u->srv, NULL);
+    jl_registry_set_watch(u->srv->reg, NULL, NULL);
+    for (size_t i = 0; i < u->names.size; i++) {
+        jl_hlink_t *l = u->names.slot[i];
+        while (l) {
+            jl_hlink_t *next = l->next;
+            free(name_of(l));
+            l = next;
+        }
+    }
+    jl_htable_free(&u->names);
+    free(u->fifo);
+    jl_buf_free(&u->cmd);
+    jl_redis_url_free(&u->url);
+    free(u);
 }

@@ -1,0 +1,83 @@
+/* resp_client.h -- one RESP client's state, shared by the session and the
+ * command table.
+ *
+ * A client is a jl_conn_t (transport) plus a jl_sink_t (so the registry can
+ * deliver to it) plus Redis session state: protocol version, db, name,
+ * MULTI queue, CLIENT REPLY mode, authentication, and the pushes held back
+ * while its own command runs. resp_session.c owns the client's life (accept,
+ * parse, deliver, free); resp_commands.c executes commands on it. Neither
+ * calls the other's internals through this header: it only holds types.
+ *
+ * jl_resp_t is the RESP side's own state, one per server, owned by main.c:
+ * the list of clients (CLIENT LIST, CLIENT KILL, INFO). */
+#ifndef JL_RESP_CLIENT_H
+#define JL_RESP_CLIENT_H
+
+#include "resp/resp_parser.h"
+#include "server/conn.h"
+#include "server/registry.h"
+
+#include <stdint.h>
+
+typedef struct jl_server jl_server_t;
+
+typedef struct jl_resp {
+    jl_server_t *srv;
+    jl_list_t clients;              /* jl_resp_client_t.node, oldest first */
+    size_t nclients;
+} jl_resp_t;
+
+enum {
+    JL_RESP_MULTI = 1 << 0,         /* between MULTI and EXEC/DISCARD */
+    JL_RESP_DIRTY_EXEC = 1 << 1,    /* a command failed while queueing: EXEC aborts */
+    JL_RESP_AUTHED = 1 << 2,
+    JL_RESP_REPLY_OFF = 1 << 3,
+    JL_RESP_REPLY_SKIP_NEXT = 1 << 4, /* set by CLIENT REPLY SKIP for the next command */
+    JL_RESP_REPLY_SKIP = 1 << 5,    /* the current command's reply is skipped */
+    JL_RESP_IN_EXEC = 1 << 6,
+    JL_RESP_BLOCKED = 1 << 7,       /* waiting for the relay's answer; input paused */
+    JL_RESP_EXECUTING = 1 << 8,     /* a command runs: pushes to this client wait */
+    JL_RESP_WAIT_SILENT = 1 << 9,   /* the awaited answer is not to be sent (CLIENT REPLY) */
+};
+
+typedef struct jl_queued_cmd {
+    size_t argc;
+    char **argv;
+    size_t *argvlen;
+} jl_queued_cmd_t;
+
+typedef struct jl_resp_client {
+    jl_conn_t conn;
+    jl_sink_t sink;
+    jl_resp_t *resp;
+    jl_list_t node;                 /* resp->clients */
+    jl_resp_parser_t parser;
+    uint8_t proto;                  /* 2 or 3 */
+    uint8_t db;
+    uint16_t flags;
+    char *name;
+    char *lib_name, *lib_ver;
+    const char *last_cmd;           /* static name of the last command, for CLIENT LIST */
+    jl_queued_cmd_t *multi;         /* MULTI queue */
+    size_t nmulti;
+    size_t multi_bytes;             /* memory the queue holds, against the query buffer limit */
+    /* Pushes to this client held back while its own command runs or waits
+     * for the relay (JL_RESP_EXECUTING, JL_RESP_BLOCKED): Redis >= 7.2 sends
+     * a command's reply before the messages it caused. */
+    jl_frame_t **deferred;
+    size_t ndeferred;
+    size_t deferred_bytes;
+} jl_resp_client_t;
+
+/* Channels + patterns (what subscribe confirmations carry). */
+static inline size_t jl_resp_client_subs(const jl_resp_client_t *c)
+{
+    return c->sink.nsubs[JL_NS_CHANNEL] + c->sink.nsubs[JL_NS_PATTERN];
+}
+
+static inline size_t jl_resp_client_all_subs(const jl_resp_client_t *c)
+{
+    return jl_resp_client_subs(c) + c->sink.nsubs[JL_NS_SHARD];
+}
+
+#endif

@@ -1,0 +1,167 @@
+/* resp_info.c -- what the server says about itself: INFO and CLIENT LIST.
+ *
+ * Redis's field names and section order, so that tools that parse INFO
+ * (ioredis reads it before it connects) and CLIENT LIST see what they
+ * expect; the values are jugglite's own. Reads state, never changes it. */
+#include "resp/resp_info.h"
+#include "server/server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static long rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+static int section_wanted(const char *section, const char *name, int is_default)
+{
+    if (section == NULL || strcasecmp(section, "default") == 0)
+        return is_default;
+    if (strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0)
+        return 1;
+    return strcasecmp(section, name) == 0;
+}
+
+/* Whether INFO prints section 'name'; sections after the first are
+ * separated by a blank line. */
+static int begin_section(jl_buf_t *o, size_t start, const char *want, const char *name)
+{
+    if (!section_wanted(want, name, 1))
+        return 0;
+    if (o->len > start)
+        jl_buf_append_str(o, "\r\n");
+    return 1;
+}
+
+void jl_resp_info(const jl_resp_t *resp, const char *section, jl_buf_t *o)
+{
+    const jl_server_t *srv = resp->srv;
+    double now = ev_time();
+    size_t start = o->len;
+    if (begin_section(o, start, section, "server")) {
+        struct utsname un;
+        uname(&un);
+        jl_buf_printf(o, "# Server\r\nredis_version:7.0.15\r\njugglite_version:%s\r\n"
+                         "redis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+                         "multiplexing_api:%s\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%d\r\n"
+                         "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
+                      JL_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(void *) * 8),
+                      "libev", (int)getpid(), srv->run_id, srv->cfg->resp_port,
+                      (long long)(now * 1e6), (long long)(now - srv->start_time),
+                      (long long)((now - srv->start_time) / 86400));
+    }
+    if (begin_section(o, start, section, "clients")) {
+        jl_buf_printf(o, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
+                         "blocked_clients:0\r\npubsub_clients:%zu\r\n",
+                      resp->nclients, srv->max_conns,
+                      srv->stats.sse_streams);
+    }
+    if (begin_section(o, start, section, "memory")) {
+        long rss = rss_bytes();
+        jl_buf_printf(o, "# Memory\r\nused_memory:%ld\r\nused_memory_rss:%ld\r\n"
+                         "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n", rss, rss);
+    }
+    if (begin_section(o, start, section, "persistence")) {
+        jl_buf_printf(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
+                         "rdb_changes_since_last_save:0\r\naof_enabled:0\r\n");
+    }
+    if (begin_section(o, start, section, "stats")) {
+        const jl_stats_t *s = &srv->stats;
+        jl_buf_printf(o, "# Stats\r\ntotal_connections_received:%llu\r\n"
+                         "total_commands_processed:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+                         "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                         "client_output_buffer_limit_disconnections:%llu\r\n"
+                         "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n",
+                      s->connections_received, s->commands_processed, s->net_input_bytes,
+                      s->net_output_bytes, s->rejected_connections, s->obuf_disconnects,
+                      jl_registry_count(srv->reg, JL_NS_CHANNEL),
+                      jl_registry_count(srv->reg, JL_NS_PATTERN),
+                      jl_registry_count(srv->reg, JL_NS_SHARD));
+    }
+    if (begin_section(o, start, section, "replication")) {
+        jl_buf_printf(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    }
+    if (begin_section(o, start, section, "cpu")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        jl_buf_printf(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+                      (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
+                      (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+    }
+    if (begin_section(o, start, section, "cluster")) {
+        jl_buf_printf(o, "# Cluster\r\ncluster_enabled:0\r\n");
+    }
+    if (begin_section(o, start, section, "keyspace")) {
+        jl_buf_printf(o, "# Keyspace\r\n");
+    }
+    if (begin_section(o, start, section, "jugglite")) {
+        const jl_stats_t *st = &srv->stats;
+        jl_buf_printf(o,
+                      "# Jugglite\r\nsse_connected_streams:%zu\r\nsse_total_streams:%llu\r\n"
+                      "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n",
+                      st->sse_streams, st->sse_connections_received, st->sse_events_sent,
+                      st->http_publishes, srv->cfg->keepalive);
+    }
+    if (jl_relay_has_info(srv->relay)) {
+        if (begin_section(o, start, section, "upstream")) {
+            jl_buf_printf(o, "# Upstream\r\n");
+            jl_relay_info(srv->relay, o);
+        }
+    }
+}
+
+
+/* Redis prints the socket path as a unix client's local address. */
+static void local_addr(const jl_resp_client_t *c, char *buf, size_t len)
+{
+    const char *path = c->resp->srv->cfg->resp_socket;
+    if (c->conn.unix_socket)
+        snprintf(buf, len, "%s", path ? path : "");
+    else
+        jl_conn_local(&c->conn, buf, len);
+}
+
+void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out)
+{
+    const jl_conn_t *conn = &c->conn;
+    double now = ev_now(conn->set->loop);
+    char peer[128], laddr[128], flags[8];
+    jl_conn_peer(conn, peer, sizeof peer);
+    local_addr(c, laddr, sizeof laddr);
+    char *f = flags;
+    if (jl_resp_client_all_subs(c))
+        *f++ = 'P';
+    if (c->flags & JL_RESP_MULTI)
+        *f++ = 'x';
+    if (conn->unix_socket)
+        *f++ = 'U';
+    if (f == flags)
+        *f++ = 'N';
+    *f = '\0';
+    jl_buf_printf(out,
+                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+                  "sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=0 "
+                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=%u omem=%zu tot-mem=%zu events=r%s "
+                  "cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+                  (unsigned long long)conn->id, peer, laddr, conn->fd, c->name ? c->name : "",
+                  (long long)(now - conn->created), (long long)(now - conn->last_active), flags,
+                  c->db, c->sink.nsubs[JL_NS_CHANNEL], c->sink.nsubs[JL_NS_PATTERN],
+                  c->sink.nsubs[JL_NS_SHARD],
+                  (c->flags & JL_RESP_MULTI) ? (long long)c->nmulti : -1LL, conn->in.len,
+                  conn->in.cap - conn->in.len, conn->out.count - conn->out.head, conn->out.bytes,
+                  sizeof *c + conn->in.cap + conn->out.bytes, jl_outq_empty(&conn->out) ? "" : "w",
+                  c->last_cmd ? c->last_cmd : "NULL", c->proto, c->lib_name ? c->lib_name : "",
+                  c->lib_ver ? c->lib_ver : "");
+}

@@ -1,0 +1,14 @@
+/* resp_info.h -- INFO text and CLIENT LIST lines (see resp_info.c). */
+#ifndef JL_RESP_INFO_H
+#define JL_RESP_INFO_H
+
+#include "resp/resp_client.h"
+#include "server/buf.h"
+
+/* Appends INFO's text for section (NULL or "default": the default ones,
+ * "all"/"everything", or one name) to out. */
+void jl_resp_info(const jl_resp_t *resp, const char *section, jl_buf_t *out);
+/* Appends one CLIENT LIST line for c (ending in '\n'). */
+void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out);
+
+#endif

@@ -1,0 +1,200 @@
+/* resp_session.c -- a RESP client's life: accept, parse, execute, deliver, free.
+ *
+ * Input is parsed command by command with the resumable parser in resp/;
+ * resp_commands.c executes each one and queues its reply, so a pipeline of
+ * commands produces one contiguous run of replies and one writev. A client
+ * blocked on the relay (its PUBLISH waits for an upstream) stops here; its
+ * input is resumed from the loop once the answer came.
+ *
+ * Deliveries from the registry queue a shared, once-encoded frame (built by
+ * the first RESP subscriber that needs that wire form and cached in the
+ * jl_msg_t); nothing is copied per subscriber. A delivery to a client whose
+ * own command is running or waiting is held back until its reply has been
+ * queued (Redis >= 7.2 order). */
+#include "resp/resp_session.h"
+#include "resp/resp_commands.h"
+#include "resp/resp_writer.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#include <stdlib.h>
+
+static jl_resp_client_t *client_of(jl_conn_t *c)
+{
+    return JL_CONTAINER_OF(c, jl_resp_client_t, conn);
+}
+
+/* Redis closes the connection after a protocol error reply. */
+static void protocol_error(jl_resp_client_t *c, const char *err)
+{
+    char peer[128];
+    jl_conn_peer(&c->conn, peer, sizeof peer);
+    jl_log_debug("protocol error from client id=%llu %s: %s", (unsigned long long)c->conn.id,
+                 peer, err);
+    jl_buf_t b = {0};
+    jl_resp_errorf(&b, "ERR %s", err);
+    jl_conn_append(&c->conn, b.data, b.len);
+    jl_buf_free(&b);
+    jl_conn_close_after_flush(&c->conn);
+}
+
+static int can_run(const jl_resp_client_t *c)
+{
+    return !c->conn.closing && !c->conn.close_after_flush && !(c->flags & JL_RESP_BLOCKED);
+}
+
+static void client_on_input(jl_conn_t *conn)
+{
+    jl_resp_client_t *c = client_of(conn);
+    size_t limit = c->resp->srv->cfg->query_buffer_limit;
+    size_t off = 0;
+    while (off < conn->in.len && can_run(c)) {
+        jl_resp_cmd_t cmd;
+        size_t used = 0;
+        /* Before AUTH, Redis accepts only tiny requests (a password guess
+         * needs no more), so an unauthenticated peer cannot make us buffer. */
+        c->parser.unauthenticated = !(c->flags & JL_RESP_AUTHED);
+        int rc = jl_resp_parse_request(&c->parser, conn->in.data + off, conn->in.len - off,
+                                       &cmd, &used);
+        if (rc == JL_AGAIN)
+            break;
+        if (rc < 0) {
+            protocol_error(c, c->parser.err);
+            break;
+        }
+        off += used;
+        if (cmd.argc == 0)
+            continue;
+        c->resp->srv->stats.commands_processed++;
+        jl_resp_execute(c, cmd.argc, cmd.argv, cmd.argvlen);
+        /* Like Redis, a MULTI queue counts against the query buffer limit:
+         * queued commands are input the client has not let us finish. */
+        if (c->multi_bytes + conn->in.len - off > limit) {
+            jl_log_warn("closing client id=%llu: MULTI queue of %zu bytes over the query "
+                        "buffer limit", (unsigned long long)conn->id, c->multi_bytes);
+            jl_conn_close(conn, "query buffer limit (MULTI)");
+            break;
+        }
+    }
+    jl_buf_consume(&conn->in, off);
+    jl_resp_parser_trim(&c->parser);
+}
+
+static void client_on_shutdown(jl_conn_t *conn)
+{
+    jl_conn_close_after_flush(conn);
+}
+
+static void client_on_cron(jl_conn_t *conn, double now)
+{
+    jl_resp_client_t *c = client_of(conn);
+    double idle = c->resp->srv->cfg->idle_timeout;
+    /* Like Redis's timeout: subscribers are never idle-closed. */
+    if (idle > 0 && jl_resp_client_all_subs(c) == 0 && !(c->flags & JL_RESP_BLOCKED) &&
+        now - conn->last_active > idle)
+        jl_conn_close(conn, "idle timeout");
+}
+
+static void client_on_free(jl_conn_t *conn)
+{
+    jl_resp_client_t *c = client_of(conn);
+    jl_registry_t *reg = c->resp->srv->reg;
+    jl_resp_forget(c);
+    for (int ns = 0; ns < JL_NS_COUNT; ns++)
+        jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
+    jl_resp_parser_free(&c->parser);
+    jl_list_remove(&c->node);
+    c->resp->nclients--;
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(c);
+}
+
+static const jl_conn_ops_t client_ops = {
+    .on_input = client_on_input,
+    .on_shutdown = client_on_shutdown,
+    .on_cron = client_on_cron,
+    .on_free = client_on_free,
+};
+
+/* ---- delivery ---- */
+
+static jl_frame_t *message_frame(jl_msg_t *msg, int proto)
+{
+    if (msg->pattern) {
+        jl_frame_t **slot = &msg->pframes[proto == 3];
+        if (*slot == NULL)
+            *slot = jl_resp_message_frame(msg, proto, 1);
+        return *slot;
+    }
+    jl_frame_t **slot = &msg->frames[proto == 3 ? JL_FRAME_RESP3 : JL_FRAME_RESP2];
+    if (*slot == NULL)
+        *slot = jl_resp_message_frame(msg, proto, 0);
+    return *slot;
+}
+
+/* Holds f back until the client's reply is queued. Bounded like output: past
+ * the hard limit it goes out at once, where the limit then applies. */
+static int hold_back(jl_resp_client_t *c, jl_frame_t *f)
+{
+    size_t hard = c->resp->srv->cfg->obuf_hard;
+    if (hard && c->deferred_bytes + f->len > hard)
+        return 0;
+    c->deferred = jl_realloc(c->deferred, (c->ndeferred + 1) * sizeof *c->deferred);
+    c->deferred[c->ndeferred++] = jl_frame_ref(f);
+    c->deferred_bytes += f->len;
+    return 1;
+}
+
+static int client_deliver(jl_sink_t *sink, jl_msg_t *msg)
+{
+    jl_resp_client_t *c = JL_CONTAINER_OF(sink, jl_resp_client_t, sink);
+    jl_frame_t *f = message_frame(msg, c->proto);
+    if ((c->flags & (JL_RESP_EXECUTING | JL_RESP_BLOCKED)) && hold_back(c, f))
+        return 1;
+    jl_conn_push(&c->conn, f);
+    return 1;
+}
+
+static const jl_sink_ops_t client_sink_ops = {.deliver = client_deliver};
+
+/* ---- the RESP side ---- */
+
+jl_resp_t *jl_resp_new(jl_server_t *srv)
+{
+    jl_resp_t *resp = jl_calloc(1, sizeof *resp);
+    resp->srv = srv;
+    jl_list_init(&resp->clients);
+    return resp;
+}
+
+void jl_resp_free(jl_resp_t *resp)
+{
+    free(resp);
+}
+
+void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
+{
+    jl_resp_t *resp = ud;
+    jl_resp_client_t *c = jl_calloc(1, sizeof *c);
+    jl_resp_limits_t limits = {
+        .max_bulk = srv->cfg->max_message,
+        .max_args = srv->cfg->max_args,
+        .max_inline = srv->cfg->max_inline,
+    };
+    jl_resp_parser_init(&c->parser, &limits);
+    jl_sink_init(&c->sink, &client_sink_ops);
+    c->resp = resp;
+    c->proto = 2;
+    if (srv->cfg->requirepass == NULL)
+        c->flags |= JL_RESP_AUTHED;
+    jl_list_push(&resp->clients, &c->node);
+    resp->nclients++;
+    jl_conn_init(&c->conn, &srv->conns, &client_ops, fd, unix_socket);
+    if (!over_cap)
+        return;
+    static const char err[] = "-ERR max number of clients reached\r\n";
+    jl_conn_append(&c->conn, err, sizeof err - 1);
+    jl_conn_close_after_flush(&c->conn);
+}

@@ -1,0 +1,87 @@
+/* relay.c -- the publish seam's entry points and the local relay.
+ *
+ * The wrappers keep the optional operations optional, so callers never test
+ * for NULL; the local relay is what a node without an upstream uses: the
+ * registry delivers at once and done fires before publish returns. */
+#include "server/relay.h"
+
+#include <string.h>
+
+size_t jl_relay_deliver_local(jl_registry_t *reg, jl_stats_t *stats, const jl_pub_t *pub)
+{
+    jl_msg_t msg;
+    jl_msg_init(&msg, pub->chan, pub->chan_len, pub->payload, pub->payload_len, pub->shard);
+    size_t n = jl_registry_publish(reg, &msg);
+    jl_msg_release(&msg);
+    stats->pubsub_messages++;
+    stats->deliveries += n;
+    return n;
+}
+
+static int local_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud)
+{
+    size_t n = jl_relay_deliver_local(r->reg, r->stats, pub);
+    if (done) {
+        jl_relay_reply_t reply = {.receivers = (long long)n};
+        done(ud, &reply);
+    }
+    return JL_OK;
+}
+
+static const jl_relay_ops_t local_ops = {.publish = local_publish};
+
+void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, jl_stats_t *stats)
+{
+    memset(r, 0, sizeof *r);
+    r->ops = &local_ops;
+    r->reg = reg;
+    r->stats = stats;
+}
+
+int jl_relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud)
+{
+    r->error[0] = '\0';
+    return r->ops->publish(r, pub, done, ud);
+}
+
+void jl_relay_cancel(jl_relay_t *r, void *ud)
+{
+    if (r->ops->cancel)
+        r->ops->cancel(r, ud);
+}
+
+int jl_relay_confirmed(const jl_relay_t *r, jl_ns_t ns, const char *name, size_t len)
+{
+    return r->ops->confirmed ? r->ops->confirmed(r, ns, name, len) : 1;
+}
+
+int jl_relay_health(const jl_relay_t *r)
+{
+    return r->ops->healthy ? r->ops->healthy(r) : -1;
+}
+
+int jl_relay_has_info(const jl_relay_t *r) { return r->ops->info != NULL; }
+
+void jl_relay_info(const jl_relay_t *r, jl_buf_t *out)
+{
+    if (r->ops->info)
+        r->ops->info(r, out);
+}
+
+void jl_relay_shutdown(jl_relay_t *r)
+{
+    if (r->ops->shutdown)
+        r->ops->shutdown(r);
+}
+
+void jl_relay_progress(jl_relay_t *r)
+{
+    if (r->on_ready)
+        r->on_ready(r->ready_ud);
+}
+
+void jl_relay_on_ready(jl_relay_t *r, jl_relay_ready_fn fn, void *ud)
+{
+    r->on_ready = fn;
+    r->ready_ud = ud;
+}
