@@ -515,16 +515,16 @@ static void test_config_integer_bounds(void **state)
     parsed_free(&p);
 }
 
-/* A size option and its minimum (sizes have no maximum of their own). */
+/* An option with a minimum only (sizes and seconds): just below it, at it. */
 typedef struct {
     const char *name;
     const char *below, *min;
-} size_bounds_t;
+} min_bound_t;
 
 static void test_config_size_bounds(void **state)
 {
     (void)state;
-    static const size_bounds_t rows[] = {
+    static const min_bound_t rows[] = {
         {"max-message-size", "0", "1"},
         {"max-inline", "15", "16"},
         {"query-buffer-limit", "1023", "1kb"},
@@ -557,16 +557,10 @@ static void test_config_size_bounds(void **state)
     parsed_free(&p);
 }
 
-/* A floating-point option and its minimum: just below it, at it. */
-typedef struct {
-    const char *name;
-    const char *below, *min;
-} double_bounds_t;
-
 static void test_config_double_bounds(void **state)
 {
     (void)state;
-    static const double_bounds_t rows[] = {
+    static const min_bound_t rows[] = {
         {"keepalive", "0.00999", "0.01"},
         {"longpoll-delay", "-0.001", "0"},
         {"obuf-soft-seconds", "-0.001", "0"},
