@@ -3,12 +3,19 @@
  * The option names users already type come from Jugglite (--address, --port,
  * --socket, --max-conns, --namespace, --allowed-channels); the RESP side
  * uses a resp- prefix. Defaults are the safe ones: RESP on loopback only,
- * HTTP publishing off until a token is set. */
+ * HTTP publishing off until a token is set.
+ *
+ * Every option is one row of options[] below: its name, how its argument is
+ * read and checked, the field it lands in, its default and its --help line.
+ * The getopt_long array, --help, the defaults, validation and freeing are all
+ * generated from that table, so adding an option means adding one row.
+ * A default is written as the text a user would type and goes through the
+ * same parsing as argv, so a default can never be one the parser refuses. */
 #include "server/config.h"
 #include "server/log.h"
 #include "server/util.h"
 
-#include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,106 +23,160 @@
 #include <string.h>
 #include <strings.h>
 
-static const char usage_text[] =
+/* How an option's argument is read, and the type of the field it fills. */
+typedef enum {
+    OPT_STRING,     /* char *: any text */
+    OPT_PATH,       /* char *: must start with '/' */
+    OPT_TOKEN,      /* char *: must not be empty */
+    OPT_INT,        /* int: an integer in [min, max] */
+    OPT_UINT,       /* unsigned: an integer in [min, max] */
+    OPT_LONG,       /* long: an integer in [min, max] */
+    OPT_COUNT,      /* size_t: an integer in [min, max] */
+    OPT_BYTES,      /* size_t: "512mb", "8kb", "100" (jl_config_parse_size), >= min */
+    OPT_DOUBLE,     /* double: a number >= dmin */
+    OPT_FLAG,       /* int: set to 1; takes no argument */
+    OPT_LIST,       /* char ** + size_t count: "a,b" appends a and b */
+    OPT_REPEAT,     /* char ** + size_t count: each use appends its argument */
+    OPT_LOG_LEVEL,  /* int: debug, info, warn or error */
+    OPT_HELP,       /* prints --help; no field, no argument */
+    OPT_VERSION,    /* prints the version; no field, no argument */
+} opt_kind_t;
+
+typedef struct {
+    const char *heading;    /* printed before this option, after a blank line;
+                               "" prints the blank line only */
+    const char *name;       /* long name, without "--" */
+    char flag;              /* short flag, or 0 */
+    opt_kind_t kind;
+    size_t at;              /* offset of the field in jl_config_t */
+    size_t count_at;        /* OPT_LIST, OPT_REPEAT: offset of the item count */
+    const char *def;        /* default, as typed on the command line; NULL: 0 */
+    const char *def_means;  /* shown as "(default DEF: DEF_MEANS)" */
+    long long min, max;     /* OPT_INT .. OPT_COUNT; OPT_BYTES uses min only */
+    double dmin;            /* OPT_DOUBLE */
+    const char *metavar;    /* argument's name in --help; NULL for no argument */
+    const char *help;
+} opt_t;
+
+#define FIELD(f) offsetof(jl_config_t, f)
+
+static const opt_t options[] = {
+    {.heading = "RESP (Redis protocol) listener:",
+     .name = "resp-address", .kind = OPT_STRING, .at = FIELD(resp_address), .def = "127.0.0.1",
+     .metavar = "ADDR", .help = "bind address"},
+    {.name = "resp-port", .kind = OPT_INT, .at = FIELD(resp_port), .def = "6380",
+     .min = -1, .max = 65535,
+     .metavar = "N", .help = "port; 0 picks a free one, -1 disables"},
+    {.name = "resp-socket", .kind = OPT_STRING, .at = FIELD(resp_socket),
+     .metavar = "PATH", .help = "also listen on a unix socket"},
+    {.name = "requirepass", .kind = OPT_STRING, .at = FIELD(requirepass),
+     .metavar = "PASS", .help = "clients must AUTH with this password"},
+
+    {.heading = "SSE (HTTP) listener:",
+     .name = "address", .flag = 'a', .kind = OPT_STRING, .at = FIELD(address), .def = "0.0.0.0",
+     .metavar = "ADDR", .help = "bind address"},
+    {.name = "port", .flag = 'p', .kind = OPT_INT, .at = FIELD(port), .def = "3000",
+     .min = -1, .max = 65535,
+     .metavar = "N", .help = "port; 0 picks a free one, -1 disables"},
+    {.name = "socket", .flag = 'S', .kind = OPT_STRING, .at = FIELD(socket),
+     .metavar = "PATH", .help = "also listen on a unix socket"},
+    {.name = "path", .kind = OPT_PATH, .at = FIELD(path), .def = "/stream",
+     .metavar = "PATH", .help = "SSE stream path"},
+    {.name = "keepalive", .kind = OPT_DOUBLE, .at = FIELD(keepalive), .def = "20", .dmin = 0.01,
+     .metavar = "SECONDS", .help = "keepalive comment interval"},
+    {.name = "namespace", .kind = OPT_STRING, .at = FIELD(namespace_), .def = "",
+     .metavar = "PREFIX", .help = "prefix added to every channel an SSE client asks for"},
+    {.name = "allowed-channels", .kind = OPT_LIST, .at = FIELD(allowed_channels),
+     .count_at = FIELD(n_allowed_channels),
+     .metavar = "A,B", .help = "SSE clients may only subscribe to these channels"},
+    {.name = "allow-patterns", .kind = OPT_FLAG, .at = FIELD(allow_patterns),
+     .help = "allow ?pattern= glob subscriptions over SSE"},
+    {.name = "publish-token", .kind = OPT_TOKEN, .at = FIELD(publish_token),
+     .metavar = "TOKEN", .help = "enable POST publishing with 'Authorization: Bearer TOKEN'"},
+    {.name = "publish-path", .kind = OPT_PATH, .at = FIELD(publish_path), .def = "/publish",
+     .metavar = "PATH", .help = "HTTP publish path"},
+    {.name = "cors-origin", .kind = OPT_REPEAT, .at = FIELD(cors_origins),
+     .count_at = FIELD(n_cors_origins),
+     .metavar = "ORIGIN", .help = "allow this origin (repeatable; '*' for any)"},
+    {.name = "longpoll-delay", .kind = OPT_DOUBLE, .at = FIELD(longpoll_delay), .def = "0.25",
+     .metavar = "SECONDS", .help = "close long-poll responses this long after an event"},
+    {.name = "retry", .kind = OPT_UINT, .at = FIELD(retry_ms), .def = "3000",
+     .min = 0, .max = 86400000,
+     .metavar = "MS", .help = "retry: sent when shedding load or shutting down"},
+    {.name = "max-stream-channels", .kind = OPT_COUNT, .at = FIELD(max_stream_channels),
+     .def = "256", .min = 1, .max = 1L << 20,
+     .metavar = "N", .help = "most channels + patterns one SSE request subscribes to"},
+
+    {.heading = "Limits:",
+     .name = "max-conns", .kind = OPT_LONG, .at = FIELD(max_conns), .def = "10000",
+     .min = 1, .max = 100000000,
+     .metavar = "N", .help = "maximum connections, both listeners"},
+    {.name = "max-message-size", .kind = OPT_BYTES, .at = FIELD(max_message), .def = "512mb",
+     .min = 1,
+     .metavar = "SIZE", .help = "largest message / bulk argument"},
+    {.name = "max-args", .kind = OPT_COUNT, .at = FIELD(max_args), .def = "1048576",
+     .min = 1, .max = 1L << 30,
+     .metavar = "N", .help = "most arguments in one RESP command"},
+    {.name = "max-inline", .kind = OPT_BYTES, .at = FIELD(max_inline), .def = "64kb",
+     .min = 16,
+     .metavar = "SIZE", .help = "longest inline RESP command"},
+    {.name = "query-buffer-limit", .kind = OPT_BYTES, .at = FIELD(query_buffer_limit),
+     .def = "1gb", .min = 1024,
+     .metavar = "SIZE", .help = "most unparsed input held per client"},
+    {.name = "obuf-hard", .kind = OPT_BYTES, .at = FIELD(obuf_hard), .def = "32mb",
+     .min = 0,
+     .metavar = "SIZE", .help = "drop a client whose pending output exceeds this"},
+    {.name = "obuf-soft", .kind = OPT_BYTES, .at = FIELD(obuf_soft), .def = "8mb",
+     .min = 0,
+     .metavar = "SIZE", .help = "... or stays above this"},
+    {.name = "obuf-soft-seconds", .kind = OPT_DOUBLE, .at = FIELD(obuf_soft_seconds),
+     .def = "60", .dmin = 0,
+     .metavar = "S", .help = "... for this long"},
+    {.name = "max-header-size", .kind = OPT_BYTES, .at = FIELD(max_head), .def = "16kb",
+     .min = 256,
+     .metavar = "SIZE", .help = "largest HTTP request head"},
+    {.name = "head-timeout", .kind = OPT_DOUBLE, .at = FIELD(head_timeout), .def = "10",
+     .dmin = 0.01,
+     .metavar = "SECONDS", .help = "time allowed to send an HTTP request head"},
+    {.name = "idle-timeout", .kind = OPT_DOUBLE, .at = FIELD(idle_timeout), .def = "0",
+     .def_means = "never", .dmin = 0,
+     .metavar = "SECONDS", .help = "close non-subscribed idle clients"},
+    {.name = "shutdown-timeout", .kind = OPT_DOUBLE, .at = FIELD(shutdown_timeout), .def = "5",
+     .dmin = 0,
+     .metavar = "S", .help = "longest clean shutdown on SIGTERM"},
+
+    {.heading = "Upstream (several nodes sharing channels through Redis):",
+     .name = "upstream", .kind = OPT_STRING, .at = FIELD(upstream),
+     .metavar = "URL", .help = "redis://[[user]:pass@]host[:port] or unix:///path"},
+    {.name = "upstream-linger", .kind = OPT_DOUBLE, .at = FIELD(upstream_linger), .def = "30",
+     .dmin = 0,
+     .metavar = "S", .help = "keep an unused upstream subscription this long"},
+    {.name = "upstream-backoff-min", .kind = OPT_DOUBLE, .at = FIELD(upstream_backoff_min),
+     .def = "0.1", .dmin = 0.001,
+     .metavar = "S", .help = "first reconnect delay"},
+    {.name = "upstream-backoff-max", .kind = OPT_DOUBLE, .at = FIELD(upstream_backoff_max),
+     .def = "10", .dmin = 0.001,
+     .metavar = "S", .help = "longest reconnect delay"},
+
+    {.heading = "",
+     .name = "log-level", .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
+     .metavar = "LEVEL", .help = "debug, info, warn or error"},
+    {.name = "help", .flag = 'h', .kind = OPT_HELP, .help = "this text"},
+    {.name = "version", .flag = 'v', .kind = OPT_VERSION, .help = "print the version"},
+};
+
+#define N_OPTIONS JL_ARRAY_LEN(options)
+
+/* getopt_long's value for an option without a short flag: past any char. */
+enum { LONG_ONLY_BASE = 256 };
+
+/* Width of "-a, --address ADDR" in --help before the text starts. */
+enum { HELP_LEFT_WIDTH = 25 };
+
+static const char usage_intro[] =
     "Usage: jugglite [options]\n"
     "\n"
-    "Pushes messages published over the Redis protocol to browsers (Server-Sent Events).\n"
-    "\n"
-    "RESP (Redis protocol) listener:\n"
-    "  --resp-address ADDR       bind address (default 127.0.0.1)\n"
-    "  --resp-port N             port; 0 picks a free one, -1 disables (default 6380)\n"
-    "  --resp-socket PATH        also listen on a unix socket\n"
-    "  --requirepass PASS        clients must AUTH with this password\n"
-    "\n"
-    "SSE (HTTP) listener:\n"
-    "  -a, --address ADDR        bind address (default 0.0.0.0)\n"
-    "  -p, --port N              port; 0 picks a free one, -1 disables (default 3000)\n"
-    "  -S, --socket PATH         also listen on a unix socket\n"
-    "  --path PATH               SSE stream path (default /stream)\n"
-    "  --keepalive SECONDS       keepalive comment interval (default 20)\n"
-    "  --namespace PREFIX        prefix added to every channel an SSE client asks for\n"
-    "  --allowed-channels A,B    SSE clients may only subscribe to these channels\n"
-    "  --allow-patterns          allow ?pattern= glob subscriptions over SSE\n"
-    "  --publish-token TOKEN     enable POST publishing with 'Authorization: Bearer TOKEN'\n"
-    "  --publish-path PATH       HTTP publish path (default /publish)\n"
-    "  --cors-origin ORIGIN      allow this origin (repeatable; '*' for any)\n"
-    "  --longpoll-delay SECONDS  close long-poll responses this long after an event (default 0.25)\n"
-    "  --retry MS                retry: sent when shedding load or shutting down (default 3000)\n"
-    "  --max-stream-channels N   most channels + patterns one SSE request subscribes to (default 256)\n"
-    "\n"
-    "Limits:\n"
-    "  --max-conns N             maximum connections, both listeners (default 10000)\n"
-    "  --max-message-size SIZE   largest message / bulk argument (default 512mb)\n"
-    "  --max-args N              most arguments in one RESP command (default 1048576)\n"
-    "  --max-inline SIZE         longest inline RESP command (default 64kb)\n"
-    "  --query-buffer-limit SIZE most unparsed input held per client (default 1gb)\n"
-    "  --obuf-hard SIZE          drop a client whose pending output exceeds this (default 32mb)\n"
-    "  --obuf-soft SIZE          ... or stays above this (default 8mb)\n"
-    "  --obuf-soft-seconds S     ... for this long (default 60)\n"
-    "  --max-header-size SIZE    largest HTTP request head (default 16kb)\n"
-    "  --head-timeout SECONDS    time allowed to send an HTTP request head (default 10)\n"
-    "  --idle-timeout SECONDS    close non-subscribed idle clients (default 0: never)\n"
-    "  --shutdown-timeout S      longest clean shutdown on SIGTERM (default 5)\n"
-    "\n"
-    "Upstream (several nodes sharing channels through Redis):\n"
-    "  --upstream URL            redis://[[user]:pass@]host[:port] or unix:///path\n"
-    "  --upstream-linger S       keep an unused upstream subscription this long (default 30)\n"
-    "  --upstream-backoff-min S  first reconnect delay (default 0.1)\n"
-    "  --upstream-backoff-max S  longest reconnect delay (default 10)\n"
-    "\n"
-    "  --log-level LEVEL         debug, info, warn or error (default info)\n"
-    "  -h, --help                this text\n"
-    "  -v, --version             print the version\n";
-
-enum {
-    OPT_RESP_ADDRESS = 256, OPT_RESP_PORT, OPT_RESP_SOCKET, OPT_REQUIREPASS, OPT_PATH,
-    OPT_KEEPALIVE, OPT_NAMESPACE, OPT_ALLOWED, OPT_ALLOW_PATTERNS, OPT_PUBLISH_TOKEN,
-    OPT_PUBLISH_PATH, OPT_CORS, OPT_LONGPOLL, OPT_RETRY, OPT_MAX_CONNS, OPT_MAX_MESSAGE,
-    OPT_MAX_ARGS, OPT_MAX_INLINE, OPT_QBUF, OPT_OBUF_HARD, OPT_OBUF_SOFT, OPT_OBUF_SECS,
-    OPT_MAX_HEAD, OPT_HEAD_TIMEOUT, OPT_MAX_STREAM_CHANNELS, OPT_IDLE_TIMEOUT, OPT_SHUTDOWN_TIMEOUT, OPT_UPSTREAM,
-    OPT_LINGER, OPT_BACKOFF_MIN, OPT_BACKOFF_MAX, OPT_LOG_LEVEL
-};
-
-static const struct option long_options[] = {
-    {"resp-address", required_argument, NULL, OPT_RESP_ADDRESS},
-    {"resp-port", required_argument, NULL, OPT_RESP_PORT},
-    {"resp-socket", required_argument, NULL, OPT_RESP_SOCKET},
-    {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
-    {"address", required_argument, NULL, 'a'},
-    {"port", required_argument, NULL, 'p'},
-    {"socket", required_argument, NULL, 'S'},
-    {"path", required_argument, NULL, OPT_PATH},
-    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
-    {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"allowed-channels", required_argument, NULL, OPT_ALLOWED},
-    {"allow-patterns", no_argument, NULL, OPT_ALLOW_PATTERNS},
-    {"publish-token", required_argument, NULL, OPT_PUBLISH_TOKEN},
-    {"publish-path", required_argument, NULL, OPT_PUBLISH_PATH},
-    {"cors-origin", required_argument, NULL, OPT_CORS},
-    {"longpoll-delay", required_argument, NULL, OPT_LONGPOLL},
-    {"retry", required_argument, NULL, OPT_RETRY},
-    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-    {"max-stream-channels", required_argument, NULL, OPT_MAX_STREAM_CHANNELS},
-    {"max-message-size", required_argument, NULL, OPT_MAX_MESSAGE},
-    {"max-args", required_argument, NULL, OPT_MAX_ARGS},
-    {"max-inline", required_argument, NULL, OPT_MAX_INLINE},
-    {"query-buffer-limit", required_argument, NULL, OPT_QBUF},
-    {"obuf-hard", required_argument, NULL, OPT_OBUF_HARD},
-    {"obuf-soft", required_argument, NULL, OPT_OBUF_SOFT},
-    {"obuf-soft-seconds", required_argument, NULL, OPT_OBUF_SECS},
-    {"max-header-size", required_argument, NULL, OPT_MAX_HEAD},
-    {"head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
-    {"upstream", required_argument, NULL, OPT_UPSTREAM},
-    {"upstream-linger", required_argument, NULL, OPT_LINGER},
-    {"upstream-backoff-min", required_argument, NULL, OPT_BACKOFF_MIN},
-    {"upstream-backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'v'},
-    {NULL, 0, NULL, 0},
-};
+    "Pushes messages published over the Redis protocol to browsers (Server-Sent Events).\n";
 
 long long jl_config_parse_size(const char *s)
 {
@@ -149,11 +210,11 @@ static int parse_double(const char *s, double min, double *out)
     return 0;
 }
 
-static int parse_long(const char *s, long min, long max, long *out)
+static int parse_integer(const char *s, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
+    long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < min || v > max)
         return -1;
     *out = v;
@@ -184,155 +245,211 @@ static void split_list(char ***list, size_t *n, const char *s)
     }
 }
 
-static void set_defaults(jl_config_t *c)
+static void free_list(char **list, size_t n)
 {
-    memset(c, 0, sizeof *c);
-    set_str(&c->resp_address, "127.0.0.1");
-    c->resp_port = 6380;
-    set_str(&c->address, "0.0.0.0");
-    c->port = 3000;
-    set_str(&c->path, "/stream");
-    c->keepalive = 20;
-    set_str(&c->namespace_, "");
-    set_str(&c->publish_path, "/publish");
-    c->longpoll_delay = 0.25;
-    c->retry_ms = 3000;
-    c->max_stream_channels = 256;
-    c->max_conns = 10000;
-    c->max_message = 512u * 1024 * 1024;
-    c->max_args = 1024 * 1024;
-    c->max_inline = 64 * 1024;
-    c->query_buffer_limit = 1024u * 1024 * 1024;
-    c->obuf_hard = 32u * 1024 * 1024;
-    c->obuf_soft = 8u * 1024 * 1024;
-    c->obuf_soft_seconds = 60;
-    c->max_head = 16 * 1024;
-    c->head_timeout = 10;
-    c->idle_timeout = 0;
-    c->shutdown_timeout = 5;
-    c->upstream_linger = 30;
-    c->upstream_backoff_min = 0.1;
-    c->upstream_backoff_max = 10;
-    c->log_level = JL_LOG_INFO;
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
 }
 
-static int bad(const char *opt, const char *val)
+static void *field(jl_config_t *c, size_t at)
 {
-    fprintf(stderr, "jugglite: invalid value '%s' for --%s (see --help)\n", val, opt);
+    return (char *)c + at;
+}
+
+static int bad(const opt_t *o, const char *val)
+{
+    fprintf(stderr, "jugglite: invalid value '%s' for --%s (see --help)\n", val, o->name);
     return -1;
 }
 
-static int set_size(size_t *dst, const char *opt, const char *val, long long min)
+/* The range check was done by the caller: the value fits the field. */
+static void store_integer(jl_config_t *c, const opt_t *o, long long v)
 {
-    long long v = jl_config_parse_size(val);
-    if (v < min)
-        return bad(opt, val);
-    *dst = (size_t)v;
+    void *dst = field(c, o->at);
+    switch (o->kind) {
+    case OPT_INT: *(int *)dst = (int)v; return;
+    case OPT_UINT: *(unsigned *)dst = (unsigned)v; return;
+    case OPT_LONG: *(long *)dst = (long)v; return;
+    default: *(size_t *)dst = (size_t)v; return;
+    }
+}
+
+static int set_integer(jl_config_t *c, const opt_t *o, const char *arg)
+{
+    long long v;
+    if (parse_integer(arg, o->min, o->max, &v))
+        return bad(o, arg);
+    store_integer(c, o, v);
     return 0;
 }
 
-static int apply(jl_config_t *c, int opt, const char *arg)
+static int set_bytes(jl_config_t *c, const opt_t *o, const char *arg)
 {
-    long l;
-    switch (opt) {
-    case OPT_RESP_ADDRESS: set_str(&c->resp_address, arg); return 0;
-    case OPT_RESP_PORT:
-        if (parse_long(arg, -1, 65535, &l)) return bad("resp-port", arg);
-        c->resp_port = (int)l; return 0;
-    case OPT_RESP_SOCKET: set_str(&c->resp_socket, arg); return 0;
-    case OPT_REQUIREPASS: set_str(&c->requirepass, arg); return 0;
-    case 'a': set_str(&c->address, arg); return 0;
-    case 'p':
-        if (parse_long(arg, -1, 65535, &l)) return bad("port", arg);
-        c->port = (int)l; return 0;
-    case 'S': set_str(&c->socket, arg); return 0;
+    long long v = jl_config_parse_size(arg);
+    if (v < o->min)
+        return bad(o, arg);
+    *(size_t *)field(c, o->at) = (size_t)v;
+    return 0;
+}
+
+static int set_log_level(jl_config_t *c, const opt_t *o, const char *arg)
+{
+    int level = jl_log_parse_level(arg);
+    if (level < 0)
+        return bad(o, arg);
+    *(int *)field(c, o->at) = level;
+    return 0;
+}
+
+static int set_checked_str(jl_config_t *c, const opt_t *o, const char *arg)
+{
+    if (o->kind == OPT_PATH && arg[0] != '/')
+        return bad(o, arg);
+    if (o->kind == OPT_TOKEN && arg[0] == '\0')
+        return bad(o, arg);
+    set_str(field(c, o->at), arg);
+    return 0;
+}
+
+static int set_double(jl_config_t *c, const opt_t *o, const char *arg)
+{
+    if (parse_double(arg, o->dmin, field(c, o->at)))
+        return bad(o, arg);
+    return 0;
+}
+
+/* Checks 'arg' against o's rules and stores it. Returns 0, or -1 after
+ * printing why. OPT_HELP and OPT_VERSION are the caller's business. */
+static int apply(jl_config_t *c, const opt_t *o, const char *arg)
+{
+    switch (o->kind) {
+    case OPT_STRING:
     case OPT_PATH:
-        if (arg[0] != '/') return bad("path", arg);
-        set_str(&c->path, arg); return 0;
-    case OPT_KEEPALIVE:
-        if (parse_double(arg, 0.01, &c->keepalive)) return bad("keepalive", arg);
-        return 0;
-    case OPT_NAMESPACE: set_str(&c->namespace_, arg); return 0;
-    case OPT_ALLOWED: split_list(&c->allowed_channels, &c->n_allowed_channels, arg); return 0;
-    case OPT_ALLOW_PATTERNS: c->allow_patterns = 1; return 0;
-    case OPT_PUBLISH_TOKEN:
-        if (!*arg) return bad("publish-token", arg);
-        set_str(&c->publish_token, arg); return 0;
-    case OPT_PUBLISH_PATH:
-        if (arg[0] != '/') return bad("publish-path", arg);
-        set_str(&c->publish_path, arg); return 0;
-    case OPT_CORS: push_str(&c->cors_origins, &c->n_cors_origins, arg, strlen(arg)); return 0;
-    case OPT_LONGPOLL:
-        if (parse_double(arg, 0, &c->longpoll_delay)) return bad("longpoll-delay", arg);
-        return 0;
-    case OPT_RETRY:
-        if (parse_long(arg, 0, 86400000, &l)) return bad("retry", arg);
-        c->retry_ms = (unsigned)l; return 0;
-    case OPT_MAX_CONNS:
-        if (parse_long(arg, 1, 100000000, &l)) return bad("max-conns", arg);
-        c->max_conns = l; return 0;
-    case OPT_MAX_STREAM_CHANNELS:
-        if (parse_long(arg, 1, 1L << 20, &l)) return bad("max-stream-channels", arg);
-        c->max_stream_channels = (size_t)l; return 0;
-    case OPT_MAX_MESSAGE: return set_size(&c->max_message, "max-message-size", arg, 1);
-    case OPT_MAX_ARGS:
-        if (parse_long(arg, 1, 1L << 30, &l)) return bad("max-args", arg);
-        c->max_args = (size_t)l; return 0;
-    case OPT_MAX_INLINE: return set_size(&c->max_inline, "max-inline", arg, 16);
-    case OPT_QBUF: return set_size(&c->query_buffer_limit, "query-buffer-limit", arg, 1024);
-    case OPT_OBUF_HARD: return set_size(&c->obuf_hard, "obuf-hard", arg, 0);
-    case OPT_OBUF_SOFT: return set_size(&c->obuf_soft, "obuf-soft", arg, 0);
-    case OPT_OBUF_SECS:
-        if (parse_double(arg, 0, &c->obuf_soft_seconds)) return bad("obuf-soft-seconds", arg);
-        return 0;
-    case OPT_MAX_HEAD: return set_size(&c->max_head, "max-header-size", arg, 256);
-    case OPT_HEAD_TIMEOUT:
-        if (parse_double(arg, 0.01, &c->head_timeout)) return bad("head-timeout", arg);
-        return 0;
-    case OPT_IDLE_TIMEOUT:
-        if (parse_double(arg, 0, &c->idle_timeout)) return bad("idle-timeout", arg);
-        return 0;
-    case OPT_SHUTDOWN_TIMEOUT:
-        if (parse_double(arg, 0, &c->shutdown_timeout)) return bad("shutdown-timeout", arg);
-        return 0;
-    case OPT_UPSTREAM: set_str(&c->upstream, arg); return 0;
-    case OPT_LINGER:
-        if (parse_double(arg, 0, &c->upstream_linger)) return bad("upstream-linger", arg);
-        return 0;
-    case OPT_BACKOFF_MIN:
-        if (parse_double(arg, 0.001, &c->upstream_backoff_min)) return bad("upstream-backoff-min", arg);
-        return 0;
-    case OPT_BACKOFF_MAX:
-        if (parse_double(arg, 0.001, &c->upstream_backoff_max)) return bad("upstream-backoff-max", arg);
-        return 0;
-    case OPT_LOG_LEVEL:
-        if ((c->log_level = jl_log_parse_level(arg)) < 0) return bad("log-level", arg);
-        return 0;
-    default:
+    case OPT_TOKEN: return set_checked_str(c, o, arg);
+    case OPT_INT:
+    case OPT_UINT:
+    case OPT_LONG:
+    case OPT_COUNT: return set_integer(c, o, arg);
+    case OPT_BYTES: return set_bytes(c, o, arg);
+    case OPT_DOUBLE: return set_double(c, o, arg);
+    case OPT_FLAG: *(int *)field(c, o->at) = 1; return 0;
+    case OPT_LIST: split_list(field(c, o->at), field(c, o->count_at), arg); return 0;
+    case OPT_REPEAT: push_str(field(c, o->at), field(c, o->count_at), arg, strlen(arg)); return 0;
+    case OPT_LOG_LEVEL: return set_log_level(c, o, arg);
+    case OPT_HELP:
+    case OPT_VERSION: break;
+    }
+    return -1;
+}
+
+static void set_defaults(jl_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (options[i].def == NULL)
+            continue;
+        int rc = apply(c, &options[i], options[i].def);
+        assert(rc == 0 && "a default the parser refuses");
+        (void)rc;
+    }
+}
+
+static int takes_argument(const opt_t *o)
+{
+    return o->kind != OPT_FLAG && o->kind != OPT_HELP && o->kind != OPT_VERSION;
+}
+
+/* Fills longopts[N_OPTIONS + 1] and shortopts[2 * N_OPTIONS + 1] from the
+ * table. An option with a short flag returns that flag, as "-a" does;
+ * the others return LONG_ONLY_BASE + their row. */
+static void build_getopt(struct option *longopts, char *shortopts)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        int has_arg = takes_argument(o) ? required_argument : no_argument;
+        int val = o->flag ? o->flag : LONG_ONLY_BASE + (int)i;
+        longopts[i] = (struct option){o->name, has_arg, NULL, val};
+        if (!o->flag)
+            continue;
+        *shortopts++ = o->flag;
+        if (has_arg)
+            *shortopts++ = ':';
+    }
+    longopts[N_OPTIONS] = (struct option){NULL, 0, NULL, 0};
+    *shortopts = '\0';
+}
+
+/* The row getopt_long's return value 'val' stands for, or NULL ('?'). */
+static const opt_t *option_for(int val)
+{
+    if (val >= LONG_ONLY_BASE && (size_t)(val - LONG_ONLY_BASE) < N_OPTIONS)
+        return &options[val - LONG_ONLY_BASE];
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].flag && options[i].flag == val)
+            return &options[i];
+    return NULL;
+}
+
+/* "  -a, --address ADDR        bind address (default 0.0.0.0)" */
+static void print_option(FILE *out, const opt_t *o)
+{
+    char flag[8] = "", left[64];
+    if (o->flag)
+        snprintf(flag, sizeof flag, "-%c, ", o->flag);
+    snprintf(left, sizeof left, "%s--%s%s%s", flag, o->name, o->metavar ? " " : "",
+             o->metavar ? o->metavar : "");
+    fprintf(out, "  %-*s %s", HELP_LEFT_WIDTH, left, o->help);
+    if (o->def && *o->def && o->def_means)
+        fprintf(out, " (default %s: %s)", o->def, o->def_means);
+    else if (o->def && *o->def)
+        fprintf(out, " (default %s)", o->def);
+    fputc('\n', out);
+}
+
+static void print_usage(FILE *out)
+{
+    fputs(usage_intro, out);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *heading = options[i].heading;
+        if (heading)
+            fprintf(out, "\n%s%s", heading, *heading ? "\n" : "");
+        print_option(out, &options[i]);
+    }
+}
+
+/* Handles one option getopt_long returned. Returns 0 to go on, 1 after
+ * --help/--version, -1 after printing an error. */
+static int handle(jl_config_t *cfg, int val, const char *arg)
+{
+    const opt_t *o = option_for(val);
+    if (o == NULL) {
+        fprintf(stderr, "Try 'jugglite --help'.\n");
         return -1;
     }
+    if (o->kind == OPT_HELP) {
+        print_usage(stdout);
+        return 1;
+    }
+    if (o->kind == OPT_VERSION) {
+        printf("jugglite %s\n", JL_VERSION);
+        return 1;
+    }
+    return apply(cfg, o, arg);
 }
 
 int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
 {
+    struct option longopts[N_OPTIONS + 1];
+    char shortopts[2 * N_OPTIONS + 1];
+    build_getopt(longopts, shortopts);
     set_defaults(cfg);
     optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "a:p:S:hv", long_options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(usage_text, stdout);
-            return 1;
-        }
-        if (opt == 'v') {
-            printf("jugglite %s\n", JL_VERSION);
-            return 1;
-        }
-        if (opt == '?') {
-            fprintf(stderr, "Try 'jugglite --help'.\n");
-            return -1;
-        }
-        if (apply(cfg, opt, optarg) < 0)
-            return -1;
+    int val;
+    while ((val = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int rc = handle(cfg, val, optarg);
+        if (rc != 0)
+            return rc;
     }
     if (optind < argc) {
         fprintf(stderr, "jugglite: unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -345,26 +462,14 @@ int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
     return 0;
 }
 
-static void free_list(char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
-}
-
 void jl_config_free(jl_config_t *c)
 {
-    free(c->resp_address);
-    free(c->resp_socket);
-    free(c->requirepass);
-    free(c->address);
-    free(c->socket);
-    free(c->path);
-    free(c->namespace_);
-    free_list(c->allowed_channels, c->n_allowed_channels);
-    free(c->publish_token);
-    free(c->publish_path);
-    free_list(c->cors_origins, c->n_cors_origins);
-    free(c->upstream);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        if (o->kind == OPT_STRING || o->kind == OPT_PATH || o->kind == OPT_TOKEN)
+            free(*(char **)field(c, o->at));
+        if (o->kind == OPT_LIST || o->kind == OPT_REPEAT)
+            free_list(*(char ***)field(c, o->at), *(size_t *)field(c, o->count_at));
+    }
     memset(c, 0, sizeof *c);
 }
