@@ -165,6 +165,21 @@ function deliverySuite(name, startUpstream) {
       sa.close(); sb.close(); rb.close();
     });
 
+    test("a RESP3 client's own message follows its PUBLISH reply, as on one node", T, async () => {
+      // Redis >= 7.2 order (docs/architecture.md): the reply, then the push,
+      // whatever order the upstream itself sends them to the bridge in.
+      const c = await RawClient.connect(a.respPort);
+      await c.send(['HELLO', '3']);
+      await c.readFrames(1, 10000);
+      await c.send(['SUBSCRIBE', 'self-order']);
+      await c.readFrames(1, 10000);
+      await waitUp(a);
+      await c.send(['PUBLISH', 'self-order', 'x']);
+      const raw = (await c.readFrames(2, 10000)).toString('latin1');
+      assert.equal(raw, ':1\r\n>3\r\n$7\r\nmessage\r\n$10\r\nself-order\r\n$1\r\nx\r\n');
+      c.close();
+    });
+
     test('patterns and shard channels work across nodes, each message once', T, async () => {
       const pb = await respSubscriber(b.respPort, 'PSUBSCRIBE', 'news.*');
       const sb = await openStream(b.ssePort, 'pattern=news.*');

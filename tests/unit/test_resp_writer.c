@@ -298,6 +298,34 @@ static void test_resp_writer_round_trip(void **state)
     jl_buf_free(&b);
 }
 
+/* What the upstream bridge sends: the parser must read it back as the
+ * same command, binary bytes and empty arguments included. */
+static void test_resp_writer_command(void **state)
+{
+    (void)state;
+    jl_buf_t b = {0};
+    const char *argv[] = {"PUBLISH", "ch", ""};
+    size_t lens[] = {7, 2, 0};
+    jl_resp_command(&b, 3, argv, lens);
+    EXPECT(&b, "*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$0\r\n\r\n");
+    const char bin[] = {'a', '\0', '\r', '\n'};
+    const char *argv2[] = {"PING", bin};
+    size_t lens2[] = {4, sizeof bin};
+    jl_resp_command(&b, 2, argv2, lens2);
+    jl_resp_parser_t p;
+    jl_resp_limits_t limits = {.max_bulk = 1024, .max_args = 16, .max_inline = 1024};
+    jl_resp_parser_init(&p, &limits);
+    jl_resp_cmd_t cmd;
+    size_t used = 0;
+    assert_int_equal(jl_resp_parse_request(&p, b.data, b.len, &cmd, &used), JL_OK);
+    assert_int_equal(used, b.len);
+    assert_int_equal(cmd.argc, 2);
+    assert_int_equal(cmd.argvlen[1], sizeof bin);
+    assert_memory_equal(cmd.argv[1], bin, sizeof bin);
+    jl_resp_parser_free(&p);
+    jl_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_resp_writer_message_frames),
         cmocka_unit_test(test_resp_writer_message_frame_big),
         cmocka_unit_test(test_resp_writer_round_trip),
+        cmocka_unit_test(test_resp_writer_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
