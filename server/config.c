@@ -438,12 +438,16 @@ static int handle(jl_config_t *cfg, int val, const char *arg)
     return apply(cfg, o, arg);
 }
 
-int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
+/* getopt names the program by argv[0] in its own messages ("build/jugglite:
+ * unrecognized option"); every other message says "jugglite:". So getopt
+ * reads a copy of argv whose first word is the program's name. */
+static int parse_argv(jl_config_t *cfg, int argc, char **argv)
 {
     struct option longopts[N_OPTIONS + 1];
     char shortopts[2 * N_OPTIONS + 1];
+    char name[] = "jugglite";
     build_getopt(longopts, shortopts);
-    set_defaults(cfg);
+    argv[0] = name;
     optind = 1;
     int val;
     while ((val = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -455,6 +459,20 @@ int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "jugglite: unexpected argument '%s' (see --help)\n", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
+{
+    set_defaults(cfg);
+    if (argc < 1)
+        return 0;
+    char **args = jl_malloc(((size_t)argc + 1) * sizeof *args);
+    memcpy(args, argv, ((size_t)argc + 1) * sizeof *args);
+    int rc = parse_argv(cfg, argc, args);
+    free(args);
+    if (rc != 0)
+        return rc;
     if (cfg->obuf_soft > cfg->obuf_hard && cfg->obuf_hard) {
         fprintf(stderr, "jugglite: --obuf-soft must not exceed --obuf-hard\n");
         return -1;

@@ -6,6 +6,7 @@
  * bridge, which installs itself as the server's relay. Teardown runs in
  * reverse: connections first, then the protocols' state, then the runtime. */
 #include "http/http_session.h"
+#include "resp/redis_url.h"
 #include "resp/resp_session.h"
 #include "resp/upstream.h"
 #include "server/config.h"
@@ -13,7 +14,30 @@
 #include "server/server.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* What the option table cannot check row by row, checked before anything
+ * binds: a bad value must not leave a half-started server behind. */
+static int check_config(const jl_config_t *cfg)
+{
+    if (cfg->resp_port < 0 && !cfg->resp_socket && cfg->port < 0 && !cfg->socket) {
+        fprintf(stderr, "jugglite: no listener: --resp-port and --port are both -1 and no "
+                        "--resp-socket or --socket is given\n");
+        return -1;
+    }
+    jl_redis_url_t url;
+    if (cfg->upstream && jl_redis_url_parse(&url, cfg->upstream) < 0) {
+        fprintf(stderr, "jugglite: invalid value '%s' for --upstream (expected "
+                        "redis://[[user]:password@]host[:port] or unix:///path/to/socket)%s\n",
+                cfg->upstream, strncmp(cfg->upstream, "rediss://", 9) == 0
+                                   ? " (TLS is not supported yet: use a local TLS tunnel)" : "");
+        return -1;
+    }
+    jl_redis_url_free(&url);
+    return 0;
+}
 
 static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http)
 {
@@ -64,6 +88,8 @@ int main(int argc, char **argv)
 #endif
     jl_config_t cfg;
     int rc = jl_config_parse(&cfg, argc, argv);
+    if (rc == 0 && check_config(&cfg) < 0)
+        rc = -1;
     if (rc != 0) {
         jl_config_free(&cfg);
         return rc > 0 ? 0 : 2;

@@ -34,3 +34,29 @@ test('a bad option exits 2 with a message', () => {
   assert.equal(err.status, 2);
   assert.match(err.stderr, /invalid value 'lots' for --max-conns/);
 });
+
+test('a configuration with no listener is refused before anything starts', () => {
+  let err;
+  try {
+    execFileSync(bin, ['--resp-port', '-1', '--port', '-1'], { encoding: 'utf8', timeout: 5000, stdio: 'pipe' });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, 'exits non-zero');
+  assert.equal(err.status, 2);
+  assert.match(err.stderr, /^jugglite: no listener/);
+  assert.doesNotMatch(err.stderr, /ready|listening/);
+});
+
+test('getopt\'s own messages name the program as every other message does', () => {
+  for (const args of [['--bogus'], ['-x'], ['--port']]) {
+    let err;
+    try {
+      execFileSync(bin, args, { encoding: 'utf8', timeout: 5000, stdio: 'pipe' });
+    } catch (e) {
+      err = e;
+    }
+    assert.equal(err?.status, 2, args.join(' '));
+    assert.match(err.stderr, /^jugglite: /, `${args.join(' ')}: ${err.stderr}`);
+  }
+});
