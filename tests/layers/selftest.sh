@@ -77,6 +77,20 @@ make_clean_tree() {
         '#include <http_parser.h>'
 }
 
+# silent NAME CMD...: CMD must exit 0 and print nothing.
+silent() {
+    local name=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
+        pass "$name"
+    else
+        fail "$name (rc=$rc)"
+        printf '%s\n' "$out" | sed 's/^/  /'
+    fi
+}
+
 # broken NAME FILE LINE EXPECTED: a clean tree plus LINE appended to FILE
 # must make check-layers print exactly EXPECTED (@ = FILE:its line number)
 # and exit 1.
@@ -102,14 +116,7 @@ broken() {
 # ---- check-layers.sh ----
 
 make_clean_tree "$tmp/clean"
-out=$("$layers" "$tmp/clean" 2>&1)
-rc=$?
-if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
-    pass "layers: clean tree passes, comments and strings ignored"
-else
-    fail "layers: clean tree (rc=$rc)"
-    printf '%s\n' "$out" | sed 's/^/  /'
-fi
+silent "layers: clean tree passes, comments and strings ignored" "$layers" "$tmp/clean"
 
 broken root-relative-bare server/conn.c '#include "buf.h"' \
     '@: root-relative: #include "buf.h"'
@@ -207,14 +214,7 @@ put "$tmp/c/dirty.c" 'static int counter;' \
 put "$tmp/c/common.c" 'int jl_tentative;'
 
 if lib clean "$tmp/c/log.c"; then
-    out=$("$state" "$tmp/state/clean.a" 2>&1)
-    rc=$?
-    if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
-        pass "state: log level and const tables are allowed"
-    else
-        fail "state: clean library (rc=$rc)"
-        printf '%s\n' "$out" | sed 's/^/  /'
-    fi
+    silent "state: log level and const tables are allowed" "$state" "$tmp/state/clean.a"
 else
     fail "state: cannot build the clean fixture with $CC"
 fi

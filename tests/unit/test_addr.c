@@ -135,34 +135,42 @@ static void check_pair_text(int family, const char *host)
 
 /* ---- jl_addr_text / jl_addr_port ---- */
 
+static void expect_v4(const char *ip, int port, const char *want)
+{
+    struct sockaddr_in in = v4(ip, port);
+    expect_text(&in, want);
+}
+
+static void expect_v6(const char *ip, int port, const char *want)
+{
+    struct sockaddr_in6 in6 = v6(ip, port);
+    expect_text(&in6, want);
+}
+
 static void test_addr_text_ipv4(void **state)
 {
     (void)state;
-    struct sockaddr_in a = v4("127.0.0.1", 6379), b = v4("0.0.0.0", 0),
-                       c = v4("255.255.255.255", 65535), d = v4("10.0.0.1", 80);
-    expect_text(&a, "127.0.0.1:6379");
-    expect_text(&b, "0.0.0.0:0");
-    expect_text(&c, "255.255.255.255:65535");
-    expect_text(&d, "10.0.0.1:80");
+    expect_v4("127.0.0.1", 6379, "127.0.0.1:6379");
+    expect_v4("0.0.0.0", 0, "0.0.0.0:0");
+    expect_v4("255.255.255.255", 65535, "255.255.255.255:65535");
+    expect_v4("10.0.0.1", 80, "10.0.0.1:80");
 }
 
 static void test_addr_text_ipv6_has_no_brackets(void **state)
 {
     (void)state;
-    struct sockaddr_in6 a = v6("::1", 6379), b = v6("::", 0), c = v6("2001:db8::1", 443),
-                        d = v6("::ffff:192.0.2.1", 8080), e = v6("fe80::1:2:3:4", 1);
-    expect_text(&a, "::1:6379");
-    expect_text(&b, ":::0");
-    expect_text(&c, "2001:db8::1:443");
-    expect_text(&d, "::ffff:192.0.2.1:8080");
-    expect_text(&e, "fe80::1:2:3:4:1");
+    expect_v6("::1", 6379, "::1:6379");
+    expect_v6("::", 0, ":::0");
+    expect_v6("2001:db8::1", 443, "2001:db8::1:443");
+    expect_v6("::ffff:192.0.2.1", 8080, "::ffff:192.0.2.1:8080");
+    expect_v6("fe80::1:2:3:4", 1, "fe80::1:2:3:4:1");
 }
 
 static void test_addr_text_longest_fits(void **state)
 {
     (void)state;
-    struct sockaddr_in6 a = v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
-    expect_text(&a, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff:65535");
+    expect_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+              "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff:65535");
     assert_true(strlen("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255:65535") < JL_ADDR_TEXT_MAX);
 }
 

@@ -79,14 +79,24 @@ static int has_zero_run(const unsigned char *buf, size_t n, size_t run)
 
 /* ---- jl_random_bytes ---- */
 
+/* Fills n bytes with the kernel in 'mode': all from the kernel (JL_OK), in
+ * want_calls getrandom calls, and no unfilled run left. */
+static void expect_kernel_fill(int mode, unsigned char *buf, size_t n, int want_calls)
+{
+    memset(buf, 0, n);
+    kernel_set(mode);
+    assert_int_equal(jl_random_bytes(buf, n), JL_OK);
+    assert_int_equal(kernel.calls, want_calls);
+    kernel_set(KERNEL_REAL);
+    assert_false(has_zero_run(buf, n, 8));
+}
+
 static void test_rand_bytes_fill_from_kernel(void **state)
 {
     (void)state;
-    unsigned char a[64] = {0}, b[64] = {0};
-    kernel_set(KERNEL_REAL);
-    assert_int_equal(jl_random_bytes(a, sizeof a), JL_OK);
-    assert_int_equal(jl_random_bytes(b, sizeof b), JL_OK);
-    assert_false(has_zero_run(a, sizeof a, 8));
+    unsigned char a[64], b[64];
+    expect_kernel_fill(KERNEL_REAL, a, sizeof a, 1);
+    expect_kernel_fill(KERNEL_REAL, b, sizeof b, 1);
     assert_memory_not_equal(a, b, sizeof a);
 }
 
@@ -101,23 +111,15 @@ static void test_rand_bytes_zero_length(void **state)
 static void test_rand_bytes_short_reads_are_retried(void **state)
 {
     (void)state;
-    unsigned char a[64] = {0};
-    kernel_set(KERNEL_DRIP);
-    assert_int_equal(jl_random_bytes(a, sizeof a), JL_OK);
-    assert_int_equal(kernel.calls, 64);
-    assert_false(has_zero_run(a, sizeof a, 8));
-    kernel_set(KERNEL_REAL);
+    unsigned char a[64];
+    expect_kernel_fill(KERNEL_DRIP, a, sizeof a, 64);
 }
 
 static void test_rand_bytes_eintr_is_retried(void **state)
 {
     (void)state;
-    unsigned char a[32] = {0};
-    kernel_set(KERNEL_EINTR_ONCE);
-    assert_int_equal(jl_random_bytes(a, sizeof a), JL_OK);
-    assert_int_equal(kernel.calls, 2);
-    assert_false(has_zero_run(a, sizeof a, 8));
-    kernel_set(KERNEL_REAL);
+    unsigned char a[32];
+    expect_kernel_fill(KERNEL_EINTR_ONCE, a, sizeof a, 2);
 }
 
 static void test_rand_bytes_refused_falls_back_weak(void **state)
