@@ -22,7 +22,8 @@
 # the loader makes it read-only after relocation; objdump names the section,
 # so those are dropped (without objdump every "d" is kept, to be safe).
 # Sanitizer and coverage bookkeeping (__asan_*, __odr_asan.*, __ubsan_*,
-# __sancov_*, __llvm_*, __profc_*, __profd_*) is the toolchain's, not ours.
+# __sancov_*, __llvm_*, __profc_*, __profd_*, and clang's __unnamed_N
+# descriptors) is the toolchain's, not ours: C reserves "__" names for it.
 
 set -euo pipefail
 
@@ -57,7 +58,7 @@ offenders=$(LC_ALL=C nm "$lib" | ALLOWED="$ALLOWED" RELRO="$relro" LC_ALL=C awk 
     NF != 2 && NF != 3 { next }
     type !~ /^[bBdDCsSgG]$/ { next }
     name in ok { next }
-    name ~ /^(__asan_|___asan_|__odr_asan|__ubsan_|__sancov_|__llvm_|__profc_|__profd_)/ { next }
+    name ~ /^(__asan_|___asan_|__odr_asan|__ubsan_|__sancov_|__llvm_|__profc_|__profd_|__unnamed_[0-9])/ { next }
     (obj " " name) in ro { next }
     { print obj ": " name }')
 
