@@ -7,40 +7,12 @@
  * arena holding every decoded key and value, each NUL-terminated -- so a
  * query is freed with one free() and never leaks half-built. */
 #include "http/query.h"
+#include "server/strconv.h"
 #include "server/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-
-/* Decodes the escape at src[i] ('%') if it is well formed; returns 1 and
- * sets *out, or 0 to have the '%' kept literally. */
-static int decode_escape(const char *src, size_t len, size_t i, char *out)
-{
-    if (len - i < 3)
-        return 0;
-    int hi = jl_hex_digit(src[i + 1]), lo = jl_hex_digit(src[i + 2]);
-    if (hi < 0 || lo < 0)
-        return 0;
-    *out = (char)(hi << 4 | lo);
-    return 1;
-}
-
-/* Writes never overtake reads (o <= i), which is what makes dst == src safe. */
-size_t jl_query_decode(char *dst, const char *src, size_t len, int plus_is_space)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '+' && plus_is_space)
-            c = ' ';
-        else if (c == '%' && decode_escape(src, len, i, &c))
-            i += 2;
-        dst[o++] = c;
-    }
-    return o;
-}
 
 /* Length of the segment starting at p, up to the next '&' or end. */
 static size_t segment_len(const char *p, const char *end)
@@ -68,7 +40,7 @@ static size_t count_pairs(const char *q, size_t len)
 static char *decode_into(char **arena, const char *src, size_t len, size_t *out_len)
 {
     char *s = *arena;
-    *out_len = jl_query_decode(s, src, len, 1);
+    *out_len = jl_percent_decode(s, src, len, 1);
     s[*out_len] = '\0';
     *arena = s + *out_len + 1;
     return s;

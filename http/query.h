@@ -1,7 +1,8 @@
 /* query.h -- URL query-string decoding, no I/O.
  *
  * Splits "a=1&b=x%20y" into decoded key/value pairs ('+' is a space,
- * %XX is a byte; a malformed escape is kept literally) and offers the lookups
+ * %XX is a byte; a malformed escape is kept literally: jl_percent_decode in
+ * server/strconv.h) and offers the lookups
  * the SSE routes need: every value of a key, and comma lists.
  *
  * Decisions, each with its reason:
@@ -16,6 +17,8 @@
  *   like a plain ',' -- Rack decodes params before Jugglite splits them. */
 #ifndef JL_QUERY_H
 #define JL_QUERY_H
+
+#include "server/strconv.h"
 
 #include <stddef.h>
 
@@ -41,11 +44,13 @@ void jl_query_free(jl_query_t *q);
 /* First pair whose key equals the NUL-terminated key, or NULL. */
 const jl_query_pair_t *jl_query_get(const jl_query_t *q, const char *key);
 
-/* Percent-decodes src[0..len) into dst (room for len bytes; dst may equal
- * src, decoding never grows); returns the decoded length. Does not write a
- * terminating NUL. plus_is_space: '+' decodes to ' ' (query strings); "%2B"
- * is always '+'. */
-size_t jl_query_decode(char *dst, const char *src, size_t len, int plus_is_space);
+/* TRANSITIONAL -- delete at merge. The decoder is jl_percent_decode
+ * (server/strconv.h) now; this forwarder only keeps http/http_session.c and
+ * tests/fuzz/fuzz_query.c building until they call jl_percent_decode. */
+static inline size_t jl_query_decode(char *dst, const char *src, size_t len, int plus_is_space)
+{
+    return jl_percent_decode(dst, src, len, plus_is_space);
+}
 
 /* Collects every value of 'key' (repeated keys and comma-separated lists
  * both count), in order. Each value is split on ',' the way Jugglite's Ruby

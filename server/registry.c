@@ -27,15 +27,12 @@
 #include "server/htable.h"
 
 #include "server/glob.h"
+#include "server/rand.h"
 #include "server/siphash.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ---- names and subscriptions ---- */
 
@@ -65,26 +62,6 @@ struct jl_registry {
     jl_registry_watch_fn watch;
     void *watch_ud;
 };
-
-/* Fills the SipHash key. getrandom() cannot fail for 16 bytes once the
- * pool is ready; the fallback only matters on kernels without it, where a
- * weak key is better than no server. */
-static void random_key(uint8_t key[16])
-{
-    ssize_t n;
-
-    do
-        n = getrandom(key, 16, 0);
-    while (n < 0 && errno == EINTR);
-    if (n == 16)
-        return;
-
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed[2] = {(uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32),
-                        (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)key};
-    memcpy(key, seed, 16);
-}
 
 /* Subscriptions are keyed by two pointers the registry itself chose, not
  * by client input, so a plain 64-bit mix is enough here. */
@@ -190,7 +167,8 @@ jl_registry_t *jl_registry_new(void)
 
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_list_init(&reg->all[ns]);
-    random_key(reg->key);
+    /* A weak key (kernel without getrandom) is better than no server. */
+    (void)jl_random_bytes(reg->key, sizeof reg->key);
     return reg;
 }
 

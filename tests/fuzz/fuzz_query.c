@@ -7,6 +7,7 @@
  * no longer than their value; decoding in place equals decoding into a
  * separate buffer; and decode(percent-encode(x)) == x. */
 #include "http/query.h"
+#include "server/strconv.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -87,8 +88,8 @@ static void check_decode(const char *p, size_t n)
     char *a = malloc(n + 1), *b = malloc(n + 1);
     CHECK(a != NULL && b != NULL);
     memcpy(b, p, n);
-    size_t la = jl_query_decode(a, p, n, 1);
-    size_t lb = jl_query_decode(b, b, n, 1);
+    size_t la = jl_percent_decode(a, p, n, 1);
+    size_t lb = jl_percent_decode(b, b, n, 1);
     CHECK(la <= n && la == lb && memcmp(a, b, la) == 0);
     free(a);
     free(b);
@@ -105,7 +106,7 @@ static void check_encode_round_trip(const char *p, size_t n)
         enc[3 * i + 1] = hex[c >> 4];
         enc[3 * i + 2] = hex[c & 15];
     }
-    CHECK(jl_query_decode(dec, enc, 3 * n, 1) == n);
+    CHECK(jl_percent_decode(dec, enc, 3 * n, 1) == n);
     CHECK(n == 0 || memcmp(dec, p, n) == 0);
     free(enc);
     free(dec);

@@ -3,7 +3,9 @@
  * The query string is the part of an SSE request a page controls, so these
  * tests attack the edges: malformed and truncated escapes, NUL bytes, '+',
  * empty keys and values, repeated keys, the comma lists behind ?channel=,
- * and the max_pairs limit on both sides of the boundary. */
+ * and the max_pairs limit on both sides of the boundary. The decoder itself
+ * (jl_percent_decode) is tested in test_strconv.c; here only its use in
+ * keys and values is. */
 #include "http/query.h"
 #include "server/buf.h"
 
@@ -18,17 +20,6 @@
 #include <cmocka.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static void check_decode(const char *src, size_t len, int plus, const char *want, size_t want_len)
-{
-    char dst[256];
-    assert_true(len <= sizeof dst);
-    size_t n = jl_query_decode(dst, src, len, plus);
-    assert_int_equal(n, want_len);
-    assert_memory_equal(dst, want, want_len);
-}
-
-#define EXPECT_DECODE(src, plus, want) check_decode(src, sizeof(src) - 1, plus, want, sizeof(want) - 1)
 
 static void parse_ok(jl_query_t *q, const char *s)
 {
@@ -71,66 +62,6 @@ static void expect_list(const char *query, const char *key, size_t want_n, const
     assert_int_equal(jl_query_each_list(&q, key, NULL, NULL), want_n);
     jl_buf_free(&b);
     jl_query_free(&q);
-}
-
-/* ---- jl_query_decode ---------------------------------------------------- */
-
-static void test_query_decode_plain_and_escapes(void **state)
-{
-    (void)state;
-    EXPECT_DECODE("abc", 1, "abc");
-    EXPECT_DECODE("", 1, "");
-    EXPECT_DECODE("a%20b", 1, "a b");
-    EXPECT_DECODE("%41%62%7e%7E", 1, "Ab~~");
-    EXPECT_DECODE("%e2%82%ac", 1, "\xe2\x82\xac");
-    EXPECT_DECODE("%ff%FE", 1, "\xff\xfe");
-}
-
-static void test_query_decode_plus(void **state)
-{
-    (void)state;
-    EXPECT_DECODE("a+b", 1, "a b");
-    EXPECT_DECODE("a+b", 0, "a+b");
-    EXPECT_DECODE("%2B+%2b", 1, "+ +");
-    EXPECT_DECODE("++", 1, "  ");
-}
-
-static void test_query_decode_malformed_kept(void **state)
-{
-    (void)state;
-    EXPECT_DECODE("%zz", 1, "%zz");
-    EXPECT_DECODE("%4", 1, "%4");
-    EXPECT_DECODE("%", 1, "%");
-    EXPECT_DECODE("a%", 1, "a%");
-    EXPECT_DECODE("%4g", 1, "%4g");
-    EXPECT_DECODE("%g4", 1, "%g4");
-    EXPECT_DECODE("%%41", 1, "%A");
-    EXPECT_DECODE("%%", 1, "%%");
-    EXPECT_DECODE("%+1", 1, "% 1");
-    EXPECT_DECODE("% 41", 1, "% 41");
-}
-
-static void test_query_decode_nul(void **state)
-{
-    (void)state;
-    EXPECT_DECODE("%00", 1, "\0");
-    EXPECT_DECODE("a%00b", 1, "a\0b");
-}
-
-static void test_query_decode_no_double_decoding(void **state)
-{
-    (void)state;
-    EXPECT_DECODE("%2541", 1, "%41");
-    EXPECT_DECODE("%252", 1, "%2");
-}
-
-static void test_query_decode_in_place(void **state)
-{
-    (void)state;
-    char s[] = "a%20b+c%zz%2";
-    size_t n = jl_query_decode(s, s, strlen(s), 1);
-    assert_int_equal(n, 10);
-    assert_memory_equal(s, "a b c%zz%2", 10);
 }
 
 /* ---- jl_query_parse ----------------------------------------------------- */
@@ -323,54 +254,9 @@ static void test_query_list_elements_with_nul_and_spaces(void **state)
     jl_query_free(&q);
 }
 
-/* ---- a property: decode inverts a percent-encoder ----------------------- */
-
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static void test_query_decode_inverts_encoding(void **state)
-{
-    (void)state;
-    static const char hex[] = "0123456789ABCDEF";
-    for (int round = 0; round < 5000; round++) {
-        unsigned char raw[32];
-        char enc[96], dec[96];
-        size_t n = (size_t)(rng() % sizeof raw), e = 0;
-        for (size_t i = 0; i < n; i++) {
-            raw[i] = (unsigned char)rng();
-            int plain = (raw[i] >= 'a' && raw[i] <= 'z') || (raw[i] >= '0' && raw[i] <= '9');
-            if (raw[i] == ' ' && rng() % 2) {
-                enc[e++] = '+';
-            } else if (plain && rng() % 2) {
-                enc[e++] = (char)raw[i];
-            } else {
-                enc[e++] = '%';
-                enc[e++] = hex[raw[i] >> 4];
-                enc[e++] = hex[raw[i] & 15];
-            }
-        }
-        assert_int_equal(jl_query_decode(dec, enc, e, 1), n);
-        if (n > 0)
-            assert_memory_equal(dec, raw, n);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_decode_plain_and_escapes),
-        cmocka_unit_test(test_query_decode_plus),
-        cmocka_unit_test(test_query_decode_malformed_kept),
-        cmocka_unit_test(test_query_decode_nul),
-        cmocka_unit_test(test_query_decode_no_double_decoding),
-        cmocka_unit_test(test_query_decode_in_place),
         cmocka_unit_test(test_query_parse_pairs),
         cmocka_unit_test(test_query_parse_empty),
         cmocka_unit_test(test_query_parse_keys_without_values),
@@ -386,7 +272,6 @@ int main(void)
         cmocka_unit_test(test_query_list_encoded_comma_separates),
         cmocka_unit_test(test_query_list_repeated_keys),
         cmocka_unit_test(test_query_list_elements_with_nul_and_spaces),
-        cmocka_unit_test(test_query_decode_inverts_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
