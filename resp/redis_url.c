@@ -1,5 +1,6 @@
 /* redis_url.c -- parsing the upstream's URL (see redis_url.h). */
 #include "resp/redis_url.h"
+#include "server/strconv.h"
 #include "server/util.h"
 
 #include <errno.h>
@@ -11,16 +12,8 @@
 /* Percent-decodes p[0..n) into a new string. */
 static char *decode(const char *p, size_t n)
 {
-    char *out = jl_malloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && jl_hex_digit(p[i + 1]) >= 0 && jl_hex_digit(p[i + 2]) >= 0) {
-            *o++ = (char)(jl_hex_digit(p[i + 1]) * 16 + jl_hex_digit(p[i + 2]));
-            i += 2;
-        } else {
-            *o++ = p[i];
-        }
-    }
-    *o = '\0';
+    char *out = jl_malloc(n + 1);
+    out[jl_percent_decode(out, p, n, 0)] = '\0';
     return out;
 }
 
@@ -54,15 +47,8 @@ static int parse_unix(jl_redis_url_t *u, const char *rest)
 
 static int valid_port(const char *s)
 {
-    if (*s == '\0' || strlen(s) > 5)
-        return 0;
-    long v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        v = v * 10 + (*s - '0');
-    }
-    return v >= 1 && v <= 65535;
+    long long v;
+    return jl_strtoll(s, strlen(s), &v) == JL_OK && v >= 1 && v <= 65535;
 }
 
 static int parse_tcp(jl_redis_url_t *u, const char *rest)

@@ -21,9 +21,9 @@
 #include "server/log.h"
 #include "server/relay.h"
 #include "server/server.h"
+#include "server/strconv.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,22 +70,7 @@ static int arg_is(const args_t *a, size_t i, const char *s)
 /* Parses a whole argument as a long long, like Redis's string2ll. */
 static int arg_ll(const args_t *a, size_t i, long long *out)
 {
-    char buf[32];
-    if (a->len[i] == 0 || a->len[i] >= sizeof buf)
-        return -1;
-    memcpy(buf, a->argv[i], a->len[i]);
-    buf[a->len[i]] = '\0';
-    if (buf[0] == '+' || isspace((unsigned char)buf[0]) || (buf[0] == '0' && buf[1]))
-        return -1;
-    if (buf[0] == '-' && buf[1] == '0')
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    return jl_strtoll(a->argv[i], a->len[i], out) == JL_OK ? 0 : -1;
 }
 
 static void reply_ok(const args_t *a) { jl_resp_simple(a->reply, "OK"); }

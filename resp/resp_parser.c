@@ -24,6 +24,7 @@
  * checks (so an incomplete or hostile reply allocates nothing) and one that
  * builds the tree with the exact counts the first pass proved present. */
 #include "resp/resp_parser.h"
+#include "server/strconv.h"
 
 #include "server/util.h"
 
@@ -64,44 +65,11 @@ static void limits_fill(jl_resp_limits_t *dst, const jl_resp_limits_t *src)
     dst->max_inline = src->max_inline ? src->max_inline : DEFAULT_MAX_INLINE;
 }
 
-/* Redis's string2ll: strict decimal, so "*01" and "$+4" are refused as
- * Redis refuses them. Returns 1 on success. */
+/* Redis's string2ll (jl_strtoll): strict decimal, so "*01" and "$+4" are
+ * refused as Redis refuses them. Returns 1 on success. */
 static int parse_ll(const char *s, size_t n, long long *out)
 {
-    if (n == 0 || n >= LONG_STR_SIZE)
-        return 0;
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        if (++i == n)
-            return 0;
-    }
-    if (s[i] < '1' || s[i] > '9')
-        return 0;
-    unsigned long long v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return 0;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-        return 1;
-    }
-    if (v > (unsigned long long)LLONG_MAX)
-        return 0;
-    *out = (long long)v;
-    return 1;
+    return n < LONG_STR_SIZE && jl_strtoll(s, n, out) == JL_OK;
 }
 
 static int fail(jl_resp_parser_t *p, const char *err)

@@ -53,6 +53,7 @@
 #include "resp/resp_writer.h"
 #include "server/htable.h"
 #include "server/log.h"
+#include "server/rand.h"
 #include "server/server.h"
 #include "server/siphash.h"
 
@@ -63,10 +64,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #define CONNECT_TIMEOUT 5.0     /* TCP connect + HELLO reply, seconds */
 #define PING_AFTER 10.0         /* silence before we ask "are you there?" */
@@ -132,7 +131,7 @@ struct jl_upstream {
     int logged_down;        /* "down" said once; stays quiet until up again */
     int ever_up;
     double down_since;
-    uint64_t rng;
+    jl_rng_t rng;           /* backoff jitter */
     char last_error[160];
     /* INFO */
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
@@ -420,10 +419,7 @@ static double backoff_delay(jl_upstream_t *u)
         d = cfg->upstream_backoff_max;
     /* Jitter: half to all of d, so that nodes that lost the upstream
      * together do not all knock at the same instant. */
-    u->rng ^= u->rng << 13;
-    u->rng ^= u->rng >> 7;
-    u->rng ^= u->rng << 17;
-    d = d / 2 + d / 2 * (double)(u->rng >> 11) / (double)(UINT64_C(1) << 53);
+    d = d / 2 + d / 2 * jl_rng_unit(&u->rng);
     return d < cfg->upstream_backoff_min ? cfg->upstream_backoff_min : d;
 }
 
@@ -985,14 +981,8 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     u->state = ST_DOWN;
     u->relay.ops = &relay_ops;
     jl_list_init(&u->lingering);
-    /* Hash key and jitter seed. Without getrandom() the fallback is weak
-     * but harmless: the names hashed here are already in the registry. */
-    uint64_t seed[3] = {(uint64_t)getpid() << 32 ^ (uint64_t)(ev_time() * 1e6),
-                        (uint64_t)(uintptr_t)u, UINT64_C(0x9e3779b97f4a7c15)};
-    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        jl_log_debug("getrandom failed: upstream hash key from time and pid");
-    memcpy(u->key, seed, sizeof u->key);
-    u->rng = (seed[0] ^ seed[2]) | 1;   /* xorshift must not start at 0 */
+    jl_random_bytes(u->key, sizeof u->key);
+    jl_rng_seed(&u->rng);
 
     ev_init(&u->timer, upstream_on_timer);
     double linger = srv->cfg->upstream_linger / 4;

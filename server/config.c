@@ -13,6 +13,7 @@
  * same parsing as argv, so a default can never be one the parser refuses. */
 #include "server/config.h"
 #include "server/log.h"
+#include "server/strconv.h"
 #include "server/util.h"
 
 #include <assert.h>
@@ -180,17 +181,16 @@ static const char usage_intro[] =
 
 long long jl_config_parse_size(const char *s)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0)
+    size_t digits = strspn(s, "0123456789");
+    long long v;
+    if (jl_strtoll(s, digits, &v) != JL_OK)
         return -1;
     static const struct { const char *unit; long long mul; } units[] = {
         {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000}, {"mb", 1024 * 1024},
         {"g", 1000000000LL}, {"gb", 1024LL * 1024 * 1024},
     };
     for (size_t i = 0; i < JL_ARRAY_LEN(units); i++) {
-        if (strcasecmp(end, units[i].unit) != 0)
+        if (strcasecmp(s + digits, units[i].unit) != 0)
             continue;
         if (v > (1LL << 62) / units[i].mul)
             return -1;
@@ -212,10 +212,8 @@ static int parse_double(const char *s, double min, double *out)
 
 static int parse_integer(const char *s, long long min, long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
+    long long v;
+    if (jl_strtoll(s, strlen(s), &v) != JL_OK || v < min || v > max)
         return -1;
     *out = v;
     return 0;

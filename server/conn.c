@@ -9,16 +9,15 @@
  * else. Outgoing connections (the upstream bridge) are the server's own and
  * have no such limits. */
 #include "server/conn.h"
+#include "server/addr.h"
 #include "server/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define CONN_READ_CHUNK 16384
@@ -402,44 +401,15 @@ void jl_conn_close_after_flush(jl_conn_t *c)
 
 /* ---- addresses ---- */
 
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-    }
-    snprintf(buf, len, "%s:%d", host, port);
-}
-
 void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (c->unix_socket) {
+    if (c->unix_socket)
         snprintf(buf, len, "/unix:%d", c->fd);
-        return;
-    }
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0) {
-        snprintf(buf, len, "?:0");
-        return;
-    }
-    addr_text(&ss, buf, len);
+    else
+        jl_addr_peer(c->fd, buf, len);
 }
 
 void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0) {
-        snprintf(buf, len, "?:0");
-        return;
-    }
-    addr_text(&ss, buf, len);
+    jl_addr_local(c->fd, buf, len);
 }

@@ -10,9 +10,10 @@
  * The server knows no protocol: each listener carries the accept function
  * it was opened with, and publishes go through srv->relay. */
 #include "server/server.h"
+#include "server/addr.h"
 #include "server/log.h"
+#include "server/rand.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -178,8 +178,7 @@ static int bound_port(int fd)
     socklen_t sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
         return -1;
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                          : ((struct sockaddr_in *)&ss)->sin_port);
+    return jl_addr_port((struct sockaddr *)&ss);
 }
 
 int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
@@ -300,8 +299,7 @@ void jl_server_shutdown(jl_server_t *srv)
 static void make_run_id(char out[41])
 {
     unsigned char raw[20];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        memset(raw, 0x5a, sizeof raw);
+    jl_random_bytes(raw, sizeof raw);
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
