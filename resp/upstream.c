@@ -185,7 +185,7 @@ static void name_unlink(jl_upstream_t *u, up_name_t *n)
     jl_htable_remove(&u->names, &n->link);
 }
 
-static void count(size_t *counter, int was, int now)
+static void count_change(size_t *counter, int was, int now)
 {
     if (now && !was)
         (*counter)++;
@@ -200,8 +200,8 @@ static void name_settle(jl_upstream_t *u, up_name_t *n)
     int held = name_held(n);
     int unconfirmed = held && !name_confirmed(n);
 
-    count(&u->nheld[n->ns], n->counted_held, held);
-    count(&u->nunconfirmed, n->counted_unconfirmed, unconfirmed);
+    count_change(&u->nheld[n->ns], n->counted_held, held);
+    count_change(&u->nunconfirmed, n->counted_unconfirmed, unconfirmed);
     if (n->counted_unconfirmed && !unconfirmed && held)
         u->progress = 1;
     n->counted_held = (uint8_t)held;
@@ -677,7 +677,7 @@ static int fault(fault_t *f, const char *fmt, ...)
     return -EPROTO;
 }
 
-static void deliver(jl_upstream_t *u, const jl_resp_value_t *chan, const jl_resp_value_t *payload,
+static void deliver_pushed(jl_upstream_t *u, const jl_resp_value_t *chan, const jl_resp_value_t *payload,
                     const jl_resp_value_t *pattern, int shard)
 {
     jl_server_t *srv = u->srv;
@@ -733,12 +733,12 @@ static int on_push(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         if (!is_text(&e[i]) && e[i].type != JL_RESP_INTEGER && e[i].type != JL_RESP_NULL)
             return fault(f, "push with a nested value");
     if (v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[1]) && is_text(&e[2]))
-        deliver(u, &e[1], &e[2], NULL, 0);
+        deliver_pushed(u, &e[1], &e[2], NULL, 0);
     else if (v->nelem == 3 && text_is(&e[0], "smessage") && is_text(&e[1]) && is_text(&e[2]))
-        deliver(u, &e[1], &e[2], NULL, 1);
+        deliver_pushed(u, &e[1], &e[2], NULL, 1);
     else if (v->nelem == 4 && text_is(&e[0], "pmessage") && is_text(&e[1]) && is_text(&e[2]) &&
              is_text(&e[3]))
-        deliver(u, &e[2], &e[3], &e[1], 0);
+        deliver_pushed(u, &e[2], &e[3], &e[1], 0);
     else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub))
         confirmation(u, ns, sub, &e[1]);
     else

@@ -3,21 +3,21 @@
  * Three structures, all intrusive so that nothing on the publish path
  * allocates:
  *
- *   names    per namespace, a hash table of jl_name_t keyed by SipHash of
+ *   names    per namespace, a hash table of name_t keyed by SipHash of
  *            the name under this registry's random key, plus a list of the
  *            same names in creation order (publish walks the pattern list,
  *            PUBSUB CHANNELS walks any of them);
- *   subs     one hash table of every jl_sub_t keyed by (name, sink), so
+ *   subs     one hash table of every sub_t keyed by (name, sink), so
  *            SUBSCRIBE can tell "already subscribed" in O(1) however many
  *            subscribers the channel or subscriptions the sink has;
- *   lists    each jl_sub_t is linked into its name's subscriber list and
+ *   lists    each sub_t is linked into its name's subscriber list and
  *            into sink->subs[ns], both in subscribe order.
  *
- *     jl_name_t "news" --subs--> [sub A] <-> [sub B]
+ *     name_t "news" --subs--> [sub A] <-> [sub B]
  *                                   |           |
  *     sink A ->subs[CHANNEL] ... <-[ ]         [ ]-> ... sink B->subs[CHANNEL]
  *
- * Invariants: a jl_name_t exists iff it has at least one subscriber
+ * Invariants: a name_t exists iff it has at least one subscriber
  * (name->nsubs > 0 between calls); sink->nsubs[ns] is the length of
  * sink->subs[ns]; names[ns].count is the number of names in ns. Tables
  * double when fuller than one entry per bucket and halve when below one in
@@ -36,23 +36,23 @@
 
 /* ---- names and subscriptions ---- */
 
-typedef struct jl_name {
+typedef struct name {
     jl_hlink_t link;           /* in reg->names[ns] */
     jl_list_t in_ns;        /* in reg->all[ns], creation order */
-    jl_list_t subs;         /* jl_sub_t.in_name, subscribe order */
+    jl_list_t subs;         /* sub_t.in_name, subscribe order */
     size_t nsubs;
     jl_ns_t ns;
     size_t len;
     char bytes[];           /* the name, NUL-terminated for convenience */
-} jl_name_t;
+} name_t;
 
-typedef struct jl_sub {
+typedef struct sub {
     jl_hlink_t link;           /* in reg->subs, keyed by (name, sink) */
     jl_list_t in_name;      /* name->subs */
     jl_list_t in_sink;      /* sink->subs[name->ns] */
-    jl_name_t *name;
+    name_t *name;
     jl_sink_t *sink;
-} jl_sub_t;
+} sub_t;
 
 struct jl_registry {
     jl_htable_t names[JL_NS_COUNT];
@@ -65,7 +65,7 @@ struct jl_registry {
 
 /* Subscriptions are keyed by two pointers the registry itself chose, not
  * by client input, so a plain 64-bit mix is enough here. */
-static uint64_t sub_hash(const jl_name_t *name, const jl_sink_t *sink)
+static uint64_t sub_hash(const name_t *name, const jl_sink_t *sink)
 {
     uint64_t x = (uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)
                  ^ (uint64_t)(uintptr_t)sink;
@@ -75,26 +75,26 @@ static uint64_t sub_hash(const jl_name_t *name, const jl_sink_t *sink)
     return x;
 }
 
-static jl_name_t *name_find(const jl_registry_t *reg, jl_ns_t ns,
+static name_t *name_find(const jl_registry_t *reg, jl_ns_t ns,
                             const char *bytes, size_t len, uint64_t hash)
 {
     for (jl_hlink_t *l = jl_htable_chain(&reg->names[ns], hash); l; l = l->next) {
-        jl_name_t *name = JL_CONTAINER_OF(l, jl_name_t, link);
+        name_t *name = JL_CONTAINER_OF(l, name_t, link);
         if (l->hash == hash && name->len == len && memcmp(name->bytes, bytes, len) == 0)
             return name;
     }
     return NULL;
 }
 
-static jl_name_t *name_lookup(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
+static name_t *name_lookup(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
 {
     return name_find(reg, ns, bytes, len, jl_siphash(bytes, len, reg->key));
 }
 
-static jl_name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
+static name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
                               size_t len, uint64_t hash)
 {
-    jl_name_t *name = jl_malloc(sizeof *name + len + 1);
+    name_t *name = jl_malloc(sizeof *name + len + 1);
 
     name->link.hash = hash;
     name->ns = ns;
@@ -110,7 +110,7 @@ static jl_name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
 
 /* Frees 'name' if its last subscriber has gone, telling the watcher first
  * (the name is still readable during the callback). */
-static void name_release_if_empty(jl_registry_t *reg, jl_name_t *name)
+static void name_release_if_empty(jl_registry_t *reg, name_t *name)
 {
     if (name->nsubs > 0)
         return;
@@ -121,21 +121,21 @@ static void name_release_if_empty(jl_registry_t *reg, jl_name_t *name)
     free(name);
 }
 
-static jl_sub_t *sub_find(const jl_registry_t *reg, const jl_name_t *name, const jl_sink_t *sink)
+static sub_t *sub_find(const jl_registry_t *reg, const name_t *name, const jl_sink_t *sink)
 {
     uint64_t hash = sub_hash(name, sink);
 
     for (jl_hlink_t *l = jl_htable_chain(&reg->subs, hash); l; l = l->next) {
-        jl_sub_t *sub = JL_CONTAINER_OF(l, jl_sub_t, link);
+        sub_t *sub = JL_CONTAINER_OF(l, sub_t, link);
         if (sub->name == name && sub->sink == sink)
             return sub;
     }
     return NULL;
 }
 
-static void sub_add(jl_registry_t *reg, jl_name_t *name, jl_sink_t *sink)
+static void sub_add(jl_registry_t *reg, name_t *name, jl_sink_t *sink)
 {
-    jl_sub_t *sub = jl_malloc(sizeof *sub);
+    sub_t *sub = jl_malloc(sizeof *sub);
 
     sub->name = name;
     sub->sink = sink;
@@ -149,7 +149,7 @@ static void sub_add(jl_registry_t *reg, jl_name_t *name, jl_sink_t *sink)
 
 /* Unlinks and frees 'sub'; its name may now be empty (the caller decides
  * when to release it). */
-static void sub_drop(jl_registry_t *reg, jl_sub_t *sub)
+static void sub_drop(jl_registry_t *reg, sub_t *sub)
 {
     jl_htable_remove(&reg->subs, &sub->link);
     jl_list_remove(&sub->in_name);
@@ -180,9 +180,9 @@ void jl_registry_free(jl_registry_t *reg)
      * contract in registry.h forbids them to use. */
     for (int ns = 0; ns < JL_NS_COUNT; ns++) {
         JL_LIST_FOREACH_SAFE(&reg->all[ns], it, tmp) {
-            jl_name_t *name = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+            name_t *name = JL_CONTAINER_OF(it, name_t, in_ns);
             JL_LIST_FOREACH_SAFE(&name->subs, sit, stmp)
-                free(JL_CONTAINER_OF(sit, jl_sub_t, in_name));
+                free(JL_CONTAINER_OF(sit, sub_t, in_name));
             free(name);
         }
         jl_htable_free(&reg->names[ns]);
@@ -210,7 +210,7 @@ int jl_registry_subscribe(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
                           const char *bytes, size_t len)
 {
     uint64_t hash = jl_siphash(bytes, len, reg->key);
-    jl_name_t *name = name_find(reg, ns, bytes, len, hash);
+    name_t *name = name_find(reg, ns, bytes, len, hash);
 
     if (name != NULL) {
         if (sub_find(reg, name, sink) != NULL)
@@ -229,10 +229,10 @@ int jl_registry_subscribe(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
 int jl_registry_unsubscribe(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
                             const char *bytes, size_t len)
 {
-    jl_name_t *name = name_lookup(reg, ns, bytes, len);
+    name_t *name = name_lookup(reg, ns, bytes, len);
     if (name == NULL)
         return 0;
-    jl_sub_t *sub = sub_find(reg, name, sink);
+    sub_t *sub = sub_find(reg, name, sink);
     if (sub == NULL)
         return 0;
     sub_drop(reg, sub);
@@ -246,8 +246,8 @@ void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns
     /* Oldest first: sink->subs[ns] is in subscribe order. The name is
      * released only after cb, so cb can still read it. */
     while (!jl_list_empty(&sink->subs[ns])) {
-        jl_sub_t *sub = JL_CONTAINER_OF(sink->subs[ns].next, jl_sub_t, in_sink);
-        jl_name_t *name = sub->name;
+        sub_t *sub = JL_CONTAINER_OF(sink->subs[ns].next, sub_t, in_sink);
+        name_t *name = sub->name;
 
         sub_drop(reg, sub);
         if (cb)
@@ -257,14 +257,14 @@ void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns
 }
 
 /* Every subscriber of 'name' (NULL: none) gets msg; returns the receivers. */
-static size_t deliver_to(jl_name_t *name, jl_msg_t *msg)
+static size_t deliver_to(name_t *name, jl_msg_t *msg)
 {
     size_t n = 0;
 
     if (name == NULL)
         return 0;
     JL_LIST_FOREACH(&name->subs, it) {
-        jl_sink_t *sink = JL_CONTAINER_OF(it, jl_sub_t, in_name)->sink;
+        jl_sink_t *sink = JL_CONTAINER_OF(it, sub_t, in_name)->sink;
         n += (size_t)sink->ops->deliver(sink, msg);
     }
     return n;
@@ -282,7 +282,7 @@ size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg)
         return n;               /* shard pub/sub ignores patterns */
 
     JL_LIST_FOREACH(&reg->all[JL_NS_PATTERN], it) {
-        jl_name_t *pat = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+        name_t *pat = JL_CONTAINER_OF(it, name_t, in_ns);
         if (!jl_glob_match(pat->bytes, pat->len, msg->chan, msg->chan_len))
             continue;
         msg->pattern = pat->bytes;
@@ -305,7 +305,7 @@ size_t jl_registry_publish_exact(jl_registry_t *reg, jl_msg_t *msg)
 size_t jl_registry_publish_pattern(jl_registry_t *reg, const char *pattern, size_t len,
                                    jl_msg_t *msg)
 {
-    jl_name_t *pat = name_lookup(reg, JL_NS_PATTERN, pattern, len);
+    name_t *pat = name_lookup(reg, JL_NS_PATTERN, pattern, len);
     size_t n;
 
     if (pat == NULL)
@@ -319,7 +319,7 @@ size_t jl_registry_publish_pattern(jl_registry_t *reg, const char *pattern, size
 
 size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *bytes, size_t len)
 {
-    const jl_name_t *name = name_lookup(reg, ns, bytes, len);
+    const name_t *name = name_lookup(reg, ns, bytes, len);
     return name ? name->nsubs : 0;
 }
 
@@ -332,7 +332,7 @@ void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *patte
                          size_t pattern_len, jl_registry_name_fn cb, void *ud)
 {
     JL_LIST_FOREACH(&reg->all[ns], it) {
-        const jl_name_t *name = JL_CONTAINER_OF(it, jl_name_t, in_ns);
+        const name_t *name = JL_CONTAINER_OF(it, name_t, in_ns);
         if (pattern == NULL || jl_glob_match(pattern, pattern_len, name->bytes, name->len))
             cb(ud, name->bytes, name->len);
     }

@@ -2,7 +2,7 @@
  *
  * A two-way index between names (channels, patterns, shard channels) and
  * sinks (a RESP client, an SSE stream, the upstream bridge). Each
- * subscription is one jl_sub_t node linked into its name's list and into its
+ * subscription is one subscription node linked into its name's list and into its
  * sink's list, so subscribe, unsubscribe and a sink's disconnect cost O(1)
  * per subscription and publish walks only the subscribers of one channel
  * (plus the patterns). A name with no subscribers is freed at once.
@@ -12,7 +12,7 @@
  * hashed with SipHash under a per-process random key because they come from
  * untrusted clients.
  *
- * Ownership: the registry owns names and jl_sub_t nodes; sinks are owned by
+ * Ownership: the registry owns names and subscription nodes; sinks are owned by
  * their connection, which must call jl_registry_unsubscribe_all before it
  * frees the sink. deliver must not free the sink or change subscriptions
  * (closing is deferred, see conn.h); nor may the watch, unsubscribe_all
@@ -47,7 +47,7 @@ typedef struct jl_sink_ops {
 
 struct jl_sink {
     const jl_sink_ops_t *ops;
-    jl_list_t subs[JL_NS_COUNT];  /* this sink's jl_sub_t, per namespace, in subscribe order */
+    jl_list_t subs[JL_NS_COUNT];  /* this sink's subscription nodes, per namespace, in subscribe order */
     size_t nsubs[JL_NS_COUNT];
 };
 
