@@ -25,103 +25,141 @@ static long rss_bytes(void)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
-static int section_wanted(const char *section, const char *name, int is_default)
+
+static void info_server(const jl_resp_t *resp, jl_buf_t *o)
 {
-    if (section == NULL || strcasecmp(section, "default") == 0)
-        return is_default;
-    if (strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0)
-        return 1;
-    return strcasecmp(section, name) == 0;
+    const jl_server_t *srv = resp->srv;
+    double now = ev_time();
+    struct utsname un;
+    uname(&un);
+    jl_buf_printf(o, "# Server\r\nredis_version:7.0.15\r\njugglite_version:%s\r\n"
+                     "redis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+                     "multiplexing_api:%s\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%d\r\n"
+                     "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
+                  JL_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(void *) * 8),
+                  "libev", (int)getpid(), srv->run_id, srv->cfg->resp_port,
+                  (long long)(now * 1e6), (long long)(now - srv->start_time),
+                  (long long)((now - srv->start_time) / 86400));
 }
 
-/* Whether INFO prints section 'name'; sections after the first are
- * separated by a blank line. */
-static int begin_section(jl_buf_t *o, size_t start, const char *want, const char *name)
+static void info_clients(const jl_resp_t *resp, jl_buf_t *o)
 {
-    if (!section_wanted(want, name, 1))
-        return 0;
-    if (o->len > start)
-        jl_buf_append_str(o, "\r\n");
-    return 1;
+    const jl_server_t *srv = resp->srv;
+    jl_buf_printf(o, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
+                     "blocked_clients:0\r\npubsub_clients:%zu\r\n",
+                  resp->nclients, srv->max_conns, srv->stats.sse_streams);
+}
+
+static void info_memory(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    long rss = rss_bytes();
+    jl_buf_printf(o, "# Memory\r\nused_memory:%ld\r\nused_memory_rss:%ld\r\n"
+                     "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n", rss, rss);
+}
+
+static void info_persistence(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    jl_buf_printf(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
+                     "rdb_changes_since_last_save:0\r\naof_enabled:0\r\n");
+}
+
+static void info_stats(const jl_resp_t *resp, jl_buf_t *o)
+{
+    const jl_server_t *srv = resp->srv;
+    const jl_stats_t *s = &srv->stats;
+    jl_buf_printf(o, "# Stats\r\ntotal_connections_received:%llu\r\n"
+                     "total_commands_processed:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+                     "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                     "client_output_buffer_limit_disconnections:%llu\r\n"
+                     "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n",
+                  s->connections_received, s->commands_processed, s->net_input_bytes,
+                  s->net_output_bytes, s->rejected_connections, s->obuf_disconnects,
+                  jl_registry_count(srv->reg, JL_NS_CHANNEL),
+                  jl_registry_count(srv->reg, JL_NS_PATTERN),
+                  jl_registry_count(srv->reg, JL_NS_SHARD));
+}
+
+static void info_replication(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    jl_buf_printf(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+}
+
+static void info_cpu(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    jl_buf_printf(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+                  (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
+                  (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+}
+
+static void info_cluster(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    jl_buf_printf(o, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
+static void info_keyspace(const jl_resp_t *resp, jl_buf_t *o)
+{
+    (void)resp;
+    jl_buf_printf(o, "# Keyspace\r\n");
+}
+
+static void info_jugglite(const jl_resp_t *resp, jl_buf_t *o)
+{
+    const jl_server_t *srv = resp->srv;
+    const jl_stats_t *st = &srv->stats;
+    jl_buf_printf(o,
+                  "# Jugglite\r\nsse_connected_streams:%zu\r\nsse_total_streams:%llu\r\n"
+                  "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n",
+                  st->sse_streams, st->sse_connections_received, st->sse_events_sent,
+                  st->http_publishes, srv->cfg->keepalive);
+}
+
+/* Only a relay with lines of its own (the bridge) has this section. */
+static void info_upstream(const jl_resp_t *resp, jl_buf_t *o)
+{
+    jl_buf_printf(o, "# Upstream\r\n");
+    jl_relay_info(resp->srv->relay, o);
+}
+
+/* Redis's order; every section is in the default set. */
+static const struct {
+    const char *name;
+    void (*add)(const jl_resp_t *resp, jl_buf_t *o);
+} sections[] = {
+    {"server", info_server},     {"clients", info_clients},   {"memory", info_memory},
+    {"persistence", info_persistence}, {"stats", info_stats}, {"replication", info_replication},
+    {"cpu", info_cpu},           {"cluster", info_cluster},   {"keyspace", info_keyspace},
+    {"jugglite", info_jugglite}, {"upstream", info_upstream},
+};
+
+static int section_wanted(const char *want, const char *name)
+{
+    if (want == NULL || strcasecmp(want, "default") == 0 || strcasecmp(want, "all") == 0 ||
+        strcasecmp(want, "everything") == 0)
+        return 1;
+    return strcasecmp(want, name) == 0;
 }
 
 void jl_resp_info(const jl_resp_t *resp, const char *section, jl_buf_t *o)
 {
-    const jl_server_t *srv = resp->srv;
-    double now = ev_time();
     size_t start = o->len;
-    if (begin_section(o, start, section, "server")) {
-        struct utsname un;
-        uname(&un);
-        jl_buf_printf(o, "# Server\r\nredis_version:7.0.15\r\njugglite_version:%s\r\n"
-                         "redis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
-                         "multiplexing_api:%s\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%d\r\n"
-                         "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
-                      JL_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(void *) * 8),
-                      "libev", (int)getpid(), srv->run_id, srv->cfg->resp_port,
-                      (long long)(now * 1e6), (long long)(now - srv->start_time),
-                      (long long)((now - srv->start_time) / 86400));
-    }
-    if (begin_section(o, start, section, "clients")) {
-        jl_buf_printf(o, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
-                         "blocked_clients:0\r\npubsub_clients:%zu\r\n",
-                      resp->nclients, srv->max_conns,
-                      srv->stats.sse_streams);
-    }
-    if (begin_section(o, start, section, "memory")) {
-        long rss = rss_bytes();
-        jl_buf_printf(o, "# Memory\r\nused_memory:%ld\r\nused_memory_rss:%ld\r\n"
-                         "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n", rss, rss);
-    }
-    if (begin_section(o, start, section, "persistence")) {
-        jl_buf_printf(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
-                         "rdb_changes_since_last_save:0\r\naof_enabled:0\r\n");
-    }
-    if (begin_section(o, start, section, "stats")) {
-        const jl_stats_t *s = &srv->stats;
-        jl_buf_printf(o, "# Stats\r\ntotal_connections_received:%llu\r\n"
-                         "total_commands_processed:%llu\r\ntotal_net_input_bytes:%llu\r\n"
-                         "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                         "client_output_buffer_limit_disconnections:%llu\r\n"
-                         "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n",
-                      s->connections_received, s->commands_processed, s->net_input_bytes,
-                      s->net_output_bytes, s->rejected_connections, s->obuf_disconnects,
-                      jl_registry_count(srv->reg, JL_NS_CHANNEL),
-                      jl_registry_count(srv->reg, JL_NS_PATTERN),
-                      jl_registry_count(srv->reg, JL_NS_SHARD));
-    }
-    if (begin_section(o, start, section, "replication")) {
-        jl_buf_printf(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
-    }
-    if (begin_section(o, start, section, "cpu")) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        jl_buf_printf(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
-                      (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
-                      (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
-    }
-    if (begin_section(o, start, section, "cluster")) {
-        jl_buf_printf(o, "# Cluster\r\ncluster_enabled:0\r\n");
-    }
-    if (begin_section(o, start, section, "keyspace")) {
-        jl_buf_printf(o, "# Keyspace\r\n");
-    }
-    if (begin_section(o, start, section, "jugglite")) {
-        const jl_stats_t *st = &srv->stats;
-        jl_buf_printf(o,
-                      "# Jugglite\r\nsse_connected_streams:%zu\r\nsse_total_streams:%llu\r\n"
-                      "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n",
-                      st->sse_streams, st->sse_connections_received, st->sse_events_sent,
-                      st->http_publishes, srv->cfg->keepalive);
-    }
-    if (jl_relay_has_info(srv->relay)) {
-        if (begin_section(o, start, section, "upstream")) {
-            jl_buf_printf(o, "# Upstream\r\n");
-            jl_relay_info(srv->relay, o);
-        }
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (!section_wanted(section, sections[i].name))
+            continue;
+        if (sections[i].add == info_upstream && !jl_relay_has_info(resp->srv->relay))
+            continue;
+        /* sections after the first are separated by a blank line */
+        if (o->len > start)
+            jl_buf_append_str(o, "\r\n");
+        sections[i].add(resp, o);
     }
 }
-
 
 /* Redis prints the socket path as a unix client's local address. */
 static void local_addr(const jl_resp_client_t *c, char *buf, size_t len)

@@ -28,7 +28,9 @@ static int check_config(const jl_config_t *cfg)
         return -1;
     }
     jl_redis_url_t url;
-    if (cfg->upstream && jl_redis_url_parse(&url, cfg->upstream) < 0) {
+    if (cfg->upstream == NULL)
+        return 0;
+    if (jl_redis_url_parse(&url, cfg->upstream) < 0) {
         fprintf(stderr, "jugglite: invalid value '%s' for --upstream (expected "
                         "redis://[[user]:password@]host[:port] or unix:///path/to/socket)%s\n",
                 cfg->upstream, strncmp(cfg->upstream, "rediss://", 9) == 0
