@@ -58,8 +58,10 @@ if [[ $JUGGLITE == */* ]]; then
 else
     command -v "$JUGGLITE" >/dev/null || fail "no $JUGGLITE on PATH (set JUGGLITE to the binary; \`make run\` builds build/release/jugglite)"
 fi
+# nginx lives in /usr/sbin, which is not on a normal user's PATH on Debian.
+PATH=$PATH:/usr/sbin
 for tool in redis-server nginx; do
-    command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install redis-server nginx-light)"
+    command -v "$tool" >/dev/null || fail "no $tool on PATH (apt-get install redis-server nginx-light)"
 done
 for port in "$NGINX_PORT" "$REDIS_PORT" "${sse[@]:0:3}" "${resp[@]:0:3}"; do
     ! listening "$port" || fail "port $port on 127.0.0.1 is already in use"
