@@ -250,8 +250,29 @@ static void publish_done(void *ud, const jl_relay_reply_t *r)
     jl_conn_resume(&c->conn);
 }
 
+/* --max-message-size bounds what reaches subscribers. Over it the publish
+ * is refused with an error reply and logged (peer and sizes, never the
+ * payload); the client stays connected and subscribed. Only input past the
+ * protocol's own bulk limit (--max-bulk) is a protocol error. */
+static int message_too_large(jl_resp_client_t *c, const args_t *a, const char *cmd)
+{
+    size_t limit = c->resp->srv->cfg->max_message;
+    if (a->len[2] <= limit)
+        return 0;
+    char peer[128];
+    jl_conn_peer(&c->conn, peer, sizeof peer);
+    jl_log_info("refused %s from client id=%llu %s: message of %zu bytes, the limit "
+                "(--max-message-size) is %zu bytes", cmd, (unsigned long long)c->conn.id, peer,
+                a->len[2], limit);
+    jl_resp_errorf(a->reply, "ERR message too large: %zu bytes, the limit (--max-message-size) "
+                   "is %zu bytes", a->len[2], limit);
+    return 1;
+}
+
 static void publish(jl_resp_client_t *c, const args_t *a, int shard)
 {
+    if (message_too_large(c, a, shard ? "SPUBLISH" : "PUBLISH"))
+        return;
     jl_relay_t *relay = c->resp->srv->relay;
     jl_pub_t pub = {a->argv[1], a->len[1], a->argv[2], a->len[2], shard};
     /* Until publish_done says otherwise; pushes meanwhile are held back. */
@@ -848,7 +869,7 @@ static void cmd_config_get(jl_resp_client_t *c, const args_t *a)
     char maxclients[32], port[16], bulk[32], qbuf[32], obuf[96];
     snprintf(maxclients, sizeof maxclients, "%ld", c->resp->srv->max_conns);
     snprintf(port, sizeof port, "%d", cfg->resp_port);
-    snprintf(bulk, sizeof bulk, "%zu", cfg->max_message);
+    snprintf(bulk, sizeof bulk, "%zu", cfg->max_bulk);
     snprintf(qbuf, sizeof qbuf, "%zu", cfg->query_buffer_limit);
     snprintf(obuf, sizeof obuf, "normal 0 0 0 slave 0 0 0 pubsub %zu %zu %.0f", cfg->obuf_hard,
              cfg->obuf_soft, cfg->obuf_soft_seconds);

@@ -179,7 +179,7 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     jl_resp_t *resp = ud;
     jl_resp_client_t *c = jl_calloc(1, sizeof *c);
     jl_resp_limits_t limits = {
-        .max_bulk = srv->cfg->max_message,
+        .max_bulk = srv->cfg->max_bulk,     /* a bigger message is PUBLISH's to refuse */
         .max_args = srv->cfg->max_args,
         .max_inline = srv->cfg->max_inline,
     };
