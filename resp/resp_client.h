@@ -2,7 +2,8 @@
  * command table.
  *
  * A client is a jl_conn_t (transport) plus a jl_sink_t (so the registry can
- * deliver to it) plus Redis session state: protocol version, db, name,
+ * deliver to it) plus a jl_monitor_sink_t (linked into srv->monitors while
+ * it is in MONITOR mode) plus Redis session state: protocol version, db, name,
  * MULTI queue, CLIENT REPLY mode, authentication, and the pushes held back
  * while its own command runs. resp_session.c owns the client's life (accept,
  * parse, deliver, free); resp_commands.c executes commands on it. Neither
@@ -15,6 +16,7 @@
 
 #include "resp/resp_parser.h"
 #include "server/conn.h"
+#include "server/monitor.h"
 #include "server/registry.h"
 
 #include <stdint.h>
@@ -49,6 +51,7 @@ typedef struct jl_queued_cmd {
 typedef struct jl_resp_client {
     jl_conn_t conn;
     jl_sink_t sink;
+    jl_monitor_sink_t monitor;      /* on: in MONITOR mode (Redis's CLIENT_MONITOR) */
     jl_resp_t *resp;
     jl_list_t node;                 /* resp->clients */
     jl_resp_parser_t parser;
