@@ -10,7 +10,8 @@
  * calls the other's internals through this header: it only holds types.
  *
  * jl_resp_t is the RESP side's own state, one per server, owned by main.c:
- * the list of clients (CLIENT LIST, CLIENT KILL, INFO). */
+ * the list of clients (CLIENT LIST, CLIENT KILL, INFO) and what the log of
+ * refused clients needs. */
 #ifndef JL_RESP_CLIENT_H
 #define JL_RESP_CLIENT_H
 
@@ -27,6 +28,9 @@ typedef struct jl_resp {
     jl_server_t *srv;
     jl_list_t clients;              /* jl_resp_client_t.node, oldest first */
     size_t nclients;
+    /* Clients refused over --max-conns are logged once a second at most. */
+    double refused_logged_at;       /* loop time of the last such line; 0: none yet */
+    size_t refused_unlogged;        /* refused since then without a line */
 } jl_resp_t;
 
 enum {
