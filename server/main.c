@@ -27,7 +27,7 @@ static int check_config(const jl_config_t *cfg)
                         "--resp-socket or --socket is given\n");
         return -1;
     }
-    jl_redis_url_t url;
+    jl_redis_url_t url = {0};   /* freed below even without --upstream */
     if (cfg->upstream && jl_redis_url_parse(&url, cfg->upstream) < 0) {
         fprintf(stderr, "jugglite: invalid value '%s' for --upstream (expected "
                         "redis://[[user]:password@]host[:port] or unix:///path/to/socket)%s\n",
