@@ -18,7 +18,7 @@ const push = (ch, payload) => `>3\r\n$7\r\nmessage\r\n$${ch.length}\r\n${ch}\r\n
 
 let srv;
 before(async () => {
-  srv = await startJugglite({ args: ['--max-message-size', '1k', '--max-bulk', '1mb'], ssePort: null });
+  srv = await startJugglite({ args: ['--max-message-size', '1k', '--max-bulk', '1mb', '--port', '-1'], ssePort: null });
 });
 after(async () => { await srv?.stop(); });
 
