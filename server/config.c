@@ -116,7 +116,7 @@ static const opt_t options[] = {
      .metavar = "SIZE", .help = "largest published message (RESP or HTTP)"},
     {.name = "max-bulk", .kind = OPT_BYTES, .at = FIELD(max_bulk), .def = "512mb",
      .min = 1024,
-     .metavar = "SIZE", .help = "largest RESP bulk argument (at least --max-message-size); beyond: protocol error"},
+     .metavar = "SIZE", .help = "largest RESP bulk argument (>= --max-message-size)"},
     {.name = "max-args", .kind = OPT_COUNT, .at = FIELD(max_args), .def = "1048576",
      .min = 1, .max = 1L << 30,
      .metavar = "N", .help = "most arguments in one RESP command"},
