@@ -3,10 +3,14 @@
  * Redis 7.0 (Debian 12's 7.0.15) is the reference, byte for byte, in RESP2
  * and RESP3. The order of checks is Redis's processCommand order: QUIT,
  * lookup (unknown command / subcommand), arity, authentication, the RESP2
- * subscribed-mode whitelist, then MULTI queueing, then execution. Where a
- * later Redis fixed a behaviour we follow the fix: a command's reply goes out
- * before the messages it caused this client to receive (Redis >= 7.2, inside
- * EXEC and outside it alike); CLIENT SETINFO exists.
+ * subscribed-mode whitelist, a MONITOR client's keyspace refusal, then MULTI
+ * queueing, then execution; a command that ran is then shown to the
+ * monitors (Redis's call(), see feed_monitors). Where a later Redis fixed
+ * a behaviour we follow the fix: a command's reply goes out before the
+ * messages it caused this client to receive (Redis >= 7.2, inside EXEC and
+ * outside it alike); CLIENT SETINFO exists. We also keep that order for a
+ * monitor's lines about the commands of its own EXEC, which every Redis so
+ * far splices into the EXEC array, breaking its framing.
  *
  * Handlers append their reply to the buffer in their argument block;
  * subscription confirmations are pushes, which CLIENT REPLY OFF does not
