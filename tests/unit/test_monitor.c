@@ -208,16 +208,25 @@ static void test_monitor_add_remove(void **state)
     assert_int_equal(a.got, 0);
 }
 
+/* A list with sinks a and b, in that order; a leaves it when delivered to
+ * if a_leaves. */
+static void two_sinks(jl_monitors_t *m, fake_sink_t *a, fake_sink_t *b, int a_leaves)
+{
+    jl_monitors_init(m);
+    fake_init(a, m);
+    fake_init(b, m);
+    a->remove_self = a_leaves;
+    assert_int_equal(jl_monitor_add(m, &a->sink), JL_OK);
+    assert_int_equal(jl_monitor_add(m, &b->sink), JL_OK);
+    assert_int_equal(m->count, 2);
+}
+
 static void test_monitor_feed_shares_one_frame(void **state)
 {
     (void)state;
     jl_monitors_t m;
-    jl_monitors_init(&m);
     fake_sink_t a, b;
-    fake_init(&a, &m);
-    fake_init(&b, &m);
-    jl_monitor_add(&m, &a.sink);
-    jl_monitor_add(&m, &b.sink);
+    two_sinks(&m, &a, &b, 0);
     long long before = (long long)time(NULL);
     feed_from_unix(&m, 2);
     long long after = (long long)time(NULL);
@@ -244,13 +253,8 @@ static void test_monitor_sink_may_leave_during_feed(void **state)
 {
     (void)state;
     jl_monitors_t m;
-    jl_monitors_init(&m);
     fake_sink_t a, b;
-    fake_init(&a, &m);
-    fake_init(&b, &m);
-    a.remove_self = 1;
-    jl_monitor_add(&m, &a.sink);
-    jl_monitor_add(&m, &b.sink);
+    two_sinks(&m, &a, &b, 1);
     feed_from_unix(&m, 0);
     assert_int_equal(a.got, 1);
     assert_int_equal(b.got, 1);                 /* the walk went on past a */
