@@ -2,19 +2,22 @@
  * command table.
  *
  * A client is a jl_conn_t (transport) plus a jl_sink_t (so the registry can
- * deliver to it) plus Redis session state: protocol version, db, name,
+ * deliver to it) plus a jl_monitor_sink_t (linked into srv->monitors while
+ * it is in MONITOR mode) plus Redis session state: protocol version, db, name,
  * MULTI queue, CLIENT REPLY mode, authentication, and the pushes held back
  * while its own command runs. resp_session.c owns the client's life (accept,
  * parse, deliver, free); resp_commands.c executes commands on it. Neither
  * calls the other's internals through this header: it only holds types.
  *
  * jl_resp_t is the RESP side's own state, one per server, owned by main.c:
- * the list of clients (CLIENT LIST, CLIENT KILL, INFO). */
+ * the list of clients (CLIENT LIST, CLIENT KILL, INFO) and what the log of
+ * refused clients needs. */
 #ifndef JL_RESP_CLIENT_H
 #define JL_RESP_CLIENT_H
 
 #include "resp/resp_parser.h"
 #include "server/conn.h"
+#include "server/monitor.h"
 #include "server/registry.h"
 
 #include <stdint.h>
@@ -25,6 +28,9 @@ typedef struct jl_resp {
     jl_server_t *srv;
     jl_list_t clients;              /* jl_resp_client_t.node, oldest first */
     size_t nclients;
+    /* Clients refused over --max-conns are logged once a second at most. */
+    double refused_logged_at;       /* loop time of the last such line; 0: none yet */
+    size_t refused_unlogged;        /* refused since then without a line */
 } jl_resp_t;
 
 enum {
@@ -49,6 +55,7 @@ typedef struct jl_queued_cmd {
 typedef struct jl_resp_client {
     jl_conn_t conn;
     jl_sink_t sink;
+    jl_monitor_sink_t monitor;      /* on: in MONITOR mode (Redis's CLIENT_MONITOR) */
     jl_resp_t *resp;
     jl_list_t node;                 /* resp->clients */
     jl_resp_parser_t parser;

@@ -3,10 +3,14 @@
  * Redis 7.0 (Debian 12's 7.0.15) is the reference, byte for byte, in RESP2
  * and RESP3. The order of checks is Redis's processCommand order: QUIT,
  * lookup (unknown command / subcommand), arity, authentication, the RESP2
- * subscribed-mode whitelist, then MULTI queueing, then execution. Where a
- * later Redis fixed a behaviour we follow the fix: a command's reply goes out
- * before the messages it caused this client to receive (Redis >= 7.2, inside
- * EXEC and outside it alike); CLIENT SETINFO exists.
+ * subscribed-mode whitelist, a MONITOR client's keyspace refusal, then MULTI
+ * queueing, then execution; a command that ran is then shown to the
+ * monitors (Redis's call(), see feed_monitors). Where a later Redis fixed
+ * a behaviour we follow the fix: a command's reply goes out before the
+ * messages it caused this client to receive (Redis >= 7.2, inside EXEC and
+ * outside it alike); CLIENT SETINFO exists. We also keep that order for a
+ * monitor's lines about the commands of its own EXEC, which every Redis so
+ * far splices into the EXEC array, breaking its framing.
  *
  * Handlers append their reply to the buffer in their argument block;
  * subscription confirmations are pushes, which CLIENT REPLY OFF does not
@@ -37,6 +41,9 @@ typedef struct args {
     const char **argv;
     const size_t *len;
     jl_buf_t *reply;        /* the command's reply is appended here */
+    /* While somebody monitors: argc flags, set by a handler (redact) for
+     * each argument MONITOR must show as "(redacted)". NULL otherwise. */
+    uint8_t *redacted;
 } args_t;
 
 enum {
@@ -44,6 +51,10 @@ enum {
     CMD_NOAUTH = 1 << 1,    /* allowed before AUTH */
     CMD_PUSHES = 1 << 2,    /* replies are pushes: CLIENT REPLY OFF keeps them */
     CMD_NO_QUEUE = 1 << 3,  /* runs at once even inside MULTI */
+    /* Reads, writes or may replicate (Redis's CMD_READONLY, CMD_WRITE,
+     * CMD_MAY_REPLICATE; the last is hidden from COMMAND INFO): refused to a
+     * MONITOR client, which Redis treats as a replica. */
+    CMD_KEYSPACE = 1 << 4,
 };
 
 typedef struct command command_t;
@@ -235,8 +246,29 @@ static void publish_done(void *ud, const jl_relay_reply_t *r)
     jl_conn_resume(&c->conn);
 }
 
+/* --max-message-size bounds what reaches subscribers. Over it the publish
+ * is refused with an error reply and logged (peer and sizes, never the
+ * payload); the client stays connected and subscribed. Only input past the
+ * protocol's own bulk limit (--max-bulk) is a protocol error. */
+static int message_too_large(jl_resp_client_t *c, const args_t *a, const char *cmd)
+{
+    size_t limit = c->resp->srv->cfg->max_message;
+    if (a->len[2] <= limit)
+        return 0;
+    char peer[128];
+    jl_conn_peer(&c->conn, peer, sizeof peer);
+    jl_log_info("refused %s from client id=%llu %s: message of %zu bytes, the limit "
+                "(--max-message-size) is %zu bytes", cmd, (unsigned long long)c->conn.id, peer,
+                a->len[2], limit);
+    jl_resp_errorf(a->reply, "ERR message too large: %zu bytes, the limit (--max-message-size) "
+                   "is %zu bytes", a->len[2], limit);
+    return 1;
+}
+
 static void publish(jl_resp_client_t *c, const args_t *a, int shard)
 {
+    if (message_too_large(c, a, shard ? "SPUBLISH" : "PUBLISH"))
+        return;
     jl_relay_t *relay = c->resp->srv->relay;
     jl_pub_t pub = {a->argv[1], a->len[1], a->argv[2], a->len[2], shard};
     /* Until publish_done says otherwise; pushes meanwhile are held back. */
@@ -384,24 +416,56 @@ static int check_password(jl_resp_client_t *c, const char *user, size_t ulen, co
     return strlen(want) == plen && memcmp(want, pass, plen) == 0;
 }
 
+/* Marks argument i for MONITOR as "(redacted)". Redis redacts where a
+ * handler consumes a secret, so an AUTH or HELLO refused before that point
+ * (a syntax error, a bad protocol version) shows its arguments: so do we. */
+static void redact(const args_t *a, size_t i)
+{
+    if (a->redacted)
+        a->redacted[i] = 1;
+}
+
+/* Redis's ACLAuthenticateUser: success authenticates the client; a failure
+ * is logged with the peer ('how' names the command), never the password. */
+static int authenticate(jl_resp_client_t *c, const char *user, size_t ulen, const char *pass,
+                        size_t plen, const char *how)
+{
+    if (check_password(c, user, ulen, pass, plen)) {
+        c->flags |= JL_RESP_AUTHED;
+        return 1;
+    }
+    char peer[128];
+    jl_conn_peer(&c->conn, peer, sizeof peer);
+    jl_log_info("failed %s from client id=%llu %s: wrong password or unknown user", how,
+                (unsigned long long)c->conn.id, peer);
+    return 0;
+}
+
 static void cmd_auth(jl_resp_client_t *c, const args_t *a)
 {
     if (a->argc > 3) {
         reply_syntax(a);
         return;
     }
+    /* Redis redacts the first argument whatever it is (a password, or in
+     * the two-argument form the user name), then the password. */
+    redact(a, 1);
     if (a->argc == 2 && c->resp->srv->cfg->requirepass == NULL) {
         jl_resp_error(a->reply, "ERR AUTH <password> called without any password configured for the "
                          "default user. Are you sure your configuration is correct?");
         return;
     }
-    int ok = a->argc == 2 ? check_password(c, NULL, 0, a->argv[1], a->len[1])
-                          : check_password(c, a->argv[1], a->len[1], a->argv[2], a->len[2]);
+    int ok;
+    if (a->argc == 2) {
+        ok = authenticate(c, NULL, 0, a->argv[1], a->len[1], "AUTH");
+    } else {
+        redact(a, 2);
+        ok = authenticate(c, a->argv[1], a->len[1], a->argv[2], a->len[2], "AUTH");
+    }
     if (!ok) {
         jl_resp_error(a->reply, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    c->flags |= JL_RESP_AUTHED;
     reply_ok(a);
 }
 
@@ -453,41 +517,38 @@ static void cmd_hello(jl_resp_client_t *c, const args_t *a)
         }
         i = 2;
     }
-    const char *user = NULL, *pass = NULL, *name = NULL;
-    size_t ulen = 0, plen = 0, nlen = 0;
+    /* Options take effect one by one, left to right, as in Redis: an AUTH
+     * authenticates (and is redacted) even if a later option is refused, a
+     * SETNAME names the client even if a later AUTH fails. */
     for (; i < a->argc; i++) {
         size_t more = a->argc - i - 1;
         if (arg_is(a, i, "AUTH") && more >= 2) {
-            user = a->argv[i + 1], ulen = a->len[i + 1];
-            pass = a->argv[i + 2], plen = a->len[i + 2];
+            redact(a, i + 1);
+            redact(a, i + 2);
+            if (!authenticate(c, a->argv[i + 1], a->len[i + 1], a->argv[i + 2], a->len[i + 2],
+                              "HELLO AUTH")) {
+                jl_resp_error(a->reply, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
             i += 2;
         } else if (arg_is(a, i, "SETNAME") && more >= 1) {
-            name = a->argv[i + 1], nlen = a->len[i + 1];
+            if (!valid_client_name(a->argv[i + 1], a->len[i + 1])) {
+                jl_resp_error(a->reply, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+            set_name(c, a->argv[i + 1], a->len[i + 1]);
             i += 1;
         } else {
             jl_resp_errorf(a->reply, "ERR Syntax error in HELLO option '%.*s'", (int)a->len[i], a->argv[i]);
             return;
         }
     }
-    if (user && !check_password(c, user, ulen, pass, plen)) {
-        jl_resp_error(a->reply, "WRONGPASS invalid username-password pair or user is disabled.");
-        return;
-    }
-    if (user)
-        c->flags |= JL_RESP_AUTHED;
     if (!(c->flags & JL_RESP_AUTHED)) {
         jl_resp_error(a->reply, "NOAUTH HELLO must be called with the client already authenticated, "
-                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                         "otherwise the HELLO AUTH <user> <pass> option can be used to "
                          "authenticate the client and select the RESP protocol version at the "
                          "same time");
         return;
-    }
-    if (name) {
-        if (!valid_client_name(name, nlen)) {
-            jl_resp_error(a->reply, "ERR Client names cannot contain spaces, newlines or special characters.");
-            return;
-        }
-        set_name(c, name, nlen);
     }
     if (ver)
         c->proto = (uint8_t)ver;
@@ -524,6 +585,7 @@ static void cmd_reset(jl_resp_client_t *c, const args_t *a)
     jl_resp_discard_multi(c);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
+    jl_monitor_remove(&c->resp->srv->monitors, &c->monitor);
     c->proto = 2;
     c->db = 0;
     set_name(c, NULL, 0);
@@ -593,7 +655,7 @@ static void cmd_exec(jl_resp_client_t *c, const args_t *a)
     c->flags |= JL_RESP_IN_EXEC;
     jl_resp_array(a->reply, n);
     for (size_t i = 0; i < n; i++) {
-        args_t qa = {queue[i].argc, (const char **)queue[i].argv, queue[i].argvlen, a->reply};
+        args_t qa = {queue[i].argc, (const char **)queue[i].argv, queue[i].argvlen, a->reply, NULL};
         execute(c, &qa, 1);
     }
     c->flags &= (uint16_t)~JL_RESP_IN_EXEC;
@@ -807,6 +869,25 @@ static void cmd_time(jl_resp_client_t *c, const args_t *a)
     jl_resp_bulk_str(a->reply, us);
 }
 
+/* Redis's monitorCommand. Not inside EXEC (Redis: "DENY BLOCKING"); a
+ * second MONITOR is ignored without a reply. The client then gets a line
+ * for every command any client runs (and every HTTP publish) until RESET,
+ * QUIT or disconnect, and is refused the keyspace commands (CMD_KEYSPACE). */
+static void cmd_monitor(jl_resp_client_t *c, const args_t *a)
+{
+    if (c->flags & JL_RESP_IN_EXEC) {
+        jl_resp_error(a->reply, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    if (jl_monitor_add(&c->resp->srv->monitors, &c->monitor) != JL_OK)
+        return;
+    /* It sees every payload and every command: worth a line in the log. */
+    char peer[128];
+    jl_conn_peer(&c->conn, peer, sizeof peer);
+    jl_log_info("client id=%llu %s started MONITOR", (unsigned long long)c->conn.id, peer);
+    reply_ok(a);
+}
+
 static void cmd_dbsize(jl_resp_client_t *c, const args_t *a)
 {
     (void)c;
@@ -833,7 +914,7 @@ static void cmd_config_get(jl_resp_client_t *c, const args_t *a)
     char maxclients[32], port[16], bulk[32], qbuf[32], obuf[96];
     snprintf(maxclients, sizeof maxclients, "%ld", c->resp->srv->max_conns);
     snprintf(port, sizeof port, "%d", cfg->resp_port);
-    snprintf(bulk, sizeof bulk, "%zu", cfg->max_message);
+    snprintf(bulk, sizeof bulk, "%zu", cfg->max_bulk);
     snprintf(qbuf, sizeof qbuf, "%zu", cfg->query_buffer_limit);
     snprintf(obuf, sizeof obuf, "normal 0 0 0 slave 0 0 0 pubsub %zu %zu %.0f", cfg->obuf_hard,
              cfg->obuf_soft, cfg->obuf_soft_seconds);
@@ -1111,22 +1192,23 @@ static const command_t command_table[] = {
     {.name = "client", .arity = -2, .subs = client_subs, .info_flags = "", .acl = "@slow"},
     {.name = "command", .arity = -1, .proc = cmd_command, .subs = command_subs, .info_flags = "loading stale", .acl = "@slow @connection"},
     {.name = "config", .arity = -2, .subs = config_subs, .info_flags = "", .acl = "@slow"},
-    {.name = "dbsize", .arity = 1, .proc = cmd_dbsize, .info_flags = "readonly fast", .acl = "@keyspace @read @fast"},
+    {.name = "dbsize", .arity = 1, .flags = CMD_KEYSPACE, .proc = cmd_dbsize, .info_flags = "readonly fast", .acl = "@keyspace @read @fast"},
     {.name = "discard", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_discard, .info_flags = "noscript loading stale fast allow_busy", .acl = "@fast @transaction"},
     {.name = "echo", .arity = 2, .proc = cmd_echo, .info_flags = "loading stale fast", .acl = CONN_ACL},
     {.name = "exec", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_exec, .info_flags = "noscript loading stale skip_slowlog", .acl = "@slow @transaction"},
     {.name = "hello", .arity = -1, .flags = CMD_NOAUTH, .proc = cmd_hello, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "info", .arity = -1, .proc = cmd_info, .info_flags = "loading stale", .acl = "@slow @dangerous"},
+    {.name = "monitor", .arity = 1, .proc = cmd_monitor, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
     {.name = "multi", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_multi, .info_flags = "noscript loading stale fast allow_busy", .acl = "@fast @transaction"},
     {.name = "ping", .arity = -1, .flags = CMD_PUBSUB_OK, .proc = cmd_ping, .info_flags = "fast", .acl = CONN_ACL},
     {.name = "psubscribe", .arity = -2, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_psubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow"},
-    {.name = "publish", .arity = 3, .proc = cmd_publish, .info_flags = "pubsub loading stale fast", .acl = "@pubsub @fast"},
+    {.name = "publish", .arity = 3, .flags = CMD_KEYSPACE, .proc = cmd_publish, .info_flags = "pubsub loading stale fast", .acl = "@pubsub @fast"},
     {.name = "pubsub", .arity = -2, .subs = pubsub_subs, .info_flags = "", .acl = "@slow"},
     {.name = "punsubscribe", .arity = -1, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_punsubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow"},
     {.name = "quit", .arity = -1, .flags = CMD_NOAUTH | CMD_PUBSUB_OK | CMD_NO_QUEUE, .proc = cmd_quit, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "reset", .arity = 1, .flags = CMD_NOAUTH | CMD_PUBSUB_OK | CMD_NO_QUEUE, .proc = cmd_reset, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "select", .arity = 2, .proc = cmd_select, .info_flags = "loading stale fast", .acl = CONN_ACL},
-    {.name = "spublish", .arity = 3, .proc = cmd_spublish, .info_flags = "pubsub loading stale fast", .acl = "@pubsub @fast", .first_key = 1, .last_key = 1, .key_step = 1},
+    {.name = "spublish", .arity = 3, .flags = CMD_KEYSPACE, .proc = cmd_spublish, .info_flags = "pubsub loading stale fast", .acl = "@pubsub @fast", .first_key = 1, .last_key = 1, .key_step = 1},
     {.name = "ssubscribe", .arity = -2, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_ssubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow", .first_key = 1, .last_key = -1, .key_step = 1},
     {.name = "subscribe", .arity = -2, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_subscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow"},
     {.name = "sunsubscribe", .arity = -1, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_sunsubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow", .first_key = 1, .last_key = -1, .key_step = 1},
@@ -1193,13 +1275,67 @@ static const command_t *resolve(jl_resp_client_t *c, const args_t *a, const comm
     return sub;
 }
 
+/* ---- MONITOR ---- */
+
+static int has_word(const char *words, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = words; p && (p = strstr(p, w)) != NULL; p += n)
+        if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Redis's call(): a command that ran is shown to every monitor, after it
+ * ran (so SELECT shows its new db, and RESET is not shown to the monitor it
+ * ends), except admin commands ("too dangerous to be shown") and those
+ * flagged skip_monitor. Commands refused before running (unknown, arity,
+ * NOAUTH, context, replica) or queued by MULTI are not shown; queued ones
+ * are when EXEC runs them, before the EXEC itself. cmd is NULL for QUIT. */
+static void feed_monitors(jl_resp_client_t *c, const command_t *cmd, const args_t *a)
+{
+    jl_server_t *srv = c->resp->srv;
+    if (a->redacted == NULL || srv->monitors.count == 0)
+        return;
+    if (cmd && (has_word(cmd->info_flags, "admin") || has_word(cmd->info_flags, "skip_monitor")))
+        return;
+    static const char redacted[] = "(redacted)";
+    const char **argv = jl_malloc(a->argc * sizeof *argv);
+    size_t *lens = jl_malloc(a->argc * sizeof *lens);
+    for (size_t i = 0; i < a->argc; i++) {
+        argv[i] = a->redacted[i] ? redacted : a->argv[i];
+        lens[i] = a->redacted[i] ? sizeof redacted - 1 : a->len[i];
+    }
+    jl_monitor_feed(&srv->monitors, &c->conn, srv->cfg->resp_socket, c->db, a->argc,
+                    (const char *const *)argv, lens);
+    free(argv);
+    free(lens);
+}
+
+/* Runs proc on a copy of a that collects redactions while anybody monitors
+ * (a command that starts the first monitor, MONITOR itself, is admin and
+ * never shown), then feeds the monitors. */
+static void run_and_feed(jl_resp_client_t *c, const command_t *cmd, const args_t *a,
+                         void (*proc)(jl_resp_client_t *, const args_t *))
+{
+    if (c->resp->srv->monitors.count == 0) {
+        proc(c, a);
+        return;
+    }
+    args_t run = *a;
+    run.redacted = jl_calloc(a->argc, 1);
+    proc(c, &run);
+    feed_monitors(c, cmd, &run);
+    free(run.redacted);
+}
+
 /* Runs one command; returns its flags (0 if it was not found) so that the
  * caller knows whether CLIENT REPLY OFF may silence what it wrote. */
 static unsigned execute(jl_resp_client_t *c, const args_t *a, int in_exec)
 {
     const command_t *parent;
     if (!in_exec && a->len[0] == 4 && strncasecmp(a->argv[0], "quit", 4) == 0) {
-        cmd_quit(c, a);
+        run_and_feed(c, NULL, a, cmd_quit);
         return 0;
     }
     const command_t *cmd = resolve(c, a, &parent);
@@ -1221,18 +1357,22 @@ static unsigned execute(jl_resp_client_t *c, const args_t *a, int in_exec)
                             "/ QUIT / RESET are allowed in this context", name);
             return 0;
         }
+        if ((flags & CMD_KEYSPACE) && jl_monitor_is_on(&c->monitor)) {
+            reply_reject(c, a, "Replica can't interact with the keyspace");
+            return 0;
+        }
         if ((c->flags & JL_RESP_MULTI) && !(flags & CMD_NO_QUEUE)) {
             queue_command(c, a);
             return flags & ~(unsigned)CMD_PUSHES;
         }
     }
-    cmd->proc(c, a);
+    run_and_feed(c, cmd, a, cmd->proc);
     return flags;
 }
 
 void jl_resp_execute(jl_resp_client_t *c, size_t argc, const char **argv, const size_t *argvlen)
 {
-    args_t a = {argc, argv, argvlen, scratch_of(c)};
+    args_t a = {argc, argv, argvlen, scratch_of(c), NULL};
     /* CLIENT REPLY SKIP applies to the command after it. */
     if (c->flags & JL_RESP_REPLY_SKIP_NEXT) {
         c->flags &= (uint16_t)~JL_RESP_REPLY_SKIP_NEXT;

@@ -37,6 +37,7 @@ static const jl_resp_doc_t docs[] = {
     {"exec", "Executes all commands in a transaction.", "1.2.0", "transactions"},
     {"hello", "Handshakes with the Redis server.", "6.0.0", "connection"},
     {"info", "Returns information and statistics about the server.", "1.0.0", "server"},
+    {"monitor", "Listen for all requests received by the server in real time", "1.0.0", "server"},
     {"multi", "Starts a transaction.", "1.2.0", "transactions"},
     {"ping", "Returns the server's liveliness response.", "1.0.0", "connection"},
     {"psubscribe", "Listens for messages published to channels that match one or more patterns.", "2.0.0", "pubsub"},

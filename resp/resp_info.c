@@ -179,6 +179,8 @@ void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out)
     jl_conn_peer(conn, peer, sizeof peer);
     local_addr(c, laddr, sizeof laddr);
     char *f = flags;
+    if (jl_monitor_is_on(&c->monitor))
+        *f++ = 'O';
     if (jl_resp_client_all_subs(c))
         *f++ = 'P';
     if (c->flags & JL_RESP_MULTI)

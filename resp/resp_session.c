@@ -10,7 +10,9 @@
  * the first RESP subscriber that needs that wire form and cached in the
  * jl_msg_t); nothing is copied per subscriber. A delivery to a client whose
  * own command is running or waiting is held back until its reply has been
- * queued (Redis >= 7.2 order). */
+ * queued (Redis >= 7.2 order). MONITOR lines take the same road: a monitor
+ * that runs a command of its own gets that command's reply first, then the
+ * line about it, as from Redis. */
 #include "resp/resp_session.h"
 #include "resp/resp_commands.h"
 #include "resp/resp_writer.h"
@@ -89,9 +91,10 @@ static void client_on_cron(jl_conn_t *conn, double now)
 {
     jl_resp_client_t *c = client_of(conn);
     double idle = c->resp->srv->cfg->idle_timeout;
-    /* Like Redis's timeout: subscribers are never idle-closed. */
+    /* Like Redis's timeout: subscribers and monitors (replicas to Redis)
+     * are never idle-closed. */
     if (idle > 0 && jl_resp_client_all_subs(c) == 0 && !(c->flags & JL_RESP_BLOCKED) &&
-        now - conn->last_active > idle)
+        !jl_monitor_is_on(&c->monitor) && now - conn->last_active > idle)
         jl_conn_close(conn, "idle timeout");
 }
 
@@ -100,6 +103,7 @@ static void client_on_free(jl_conn_t *conn)
     jl_resp_client_t *c = client_of(conn);
     jl_registry_t *reg = c->resp->srv->reg;
     jl_resp_forget(c);
+    jl_monitor_remove(&c->resp->srv->monitors, &c->monitor);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
     jl_resp_parser_free(&c->parser);
@@ -159,6 +163,21 @@ static int client_deliver(jl_sink_t *sink, jl_msg_t *msg)
 
 static const jl_sink_ops_t client_sink_ops = {.deliver = client_deliver};
 
+/* A MONITOR line is an ordinary reply to Redis (addReply, not a push), so
+ * what silences replies silences it: CLIENT REPLY OFF / SKIP, and a QUIT or
+ * protocol error already answered (nothing is added after the last reply). */
+static void client_monitor_line(jl_monitor_sink_t *s, jl_frame_t *line)
+{
+    jl_resp_client_t *c = JL_CONTAINER_OF(s, jl_resp_client_t, monitor);
+    if (c->conn.close_after_flush || (c->flags & (JL_RESP_REPLY_OFF | JL_RESP_REPLY_SKIP)))
+        return;
+    if ((c->flags & (JL_RESP_EXECUTING | JL_RESP_BLOCKED)) && hold_back(c, line))
+        return;
+    jl_conn_push(&c->conn, line);
+}
+
+static const jl_monitor_sink_ops_t client_monitor_ops = {.deliver = client_monitor_line};
+
 /* ---- the RESP side ---- */
 
 jl_resp_t *jl_resp_new(jl_server_t *srv)
@@ -174,17 +193,40 @@ void jl_resp_free(jl_resp_t *resp)
     free(resp);
 }
 
+/* Over --max-conns. A flood of refusals must not become a flood of log
+ * lines: one line a second at most, counting those it did not log (INFO's
+ * rejected_connections counts them all). */
+static void log_refused(jl_resp_t *resp, const jl_conn_t *conn)
+{
+    double now = ev_now(resp->srv->loop);
+    if (resp->refused_logged_at > 0 && now - resp->refused_logged_at < 1.0) {
+        resp->refused_unlogged++;
+        return;
+    }
+    char peer[128];
+    jl_conn_peer(conn, peer, sizeof peer);
+    if (resp->refused_unlogged > 0)
+        jl_log_info("refused RESP client %s: --max-conns (%ld) reached; %zu more refused "
+                    "since the last such line", peer, resp->srv->max_conns, resp->refused_unlogged);
+    else
+        jl_log_info("refused RESP client %s: --max-conns (%ld) reached", peer,
+                    resp->srv->max_conns);
+    resp->refused_logged_at = now;
+    resp->refused_unlogged = 0;
+}
+
 void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
 {
     jl_resp_t *resp = ud;
     jl_resp_client_t *c = jl_calloc(1, sizeof *c);
     jl_resp_limits_t limits = {
-        .max_bulk = srv->cfg->max_message,
+        .max_bulk = srv->cfg->max_bulk,     /* a bigger message is PUBLISH's to refuse */
         .max_args = srv->cfg->max_args,
         .max_inline = srv->cfg->max_inline,
     };
     jl_resp_parser_init(&c->parser, &limits);
     jl_sink_init(&c->sink, &client_sink_ops);
+    jl_monitor_sink_init(&c->monitor, &client_monitor_ops);
     c->resp = resp;
     c->proto = 2;
     if (srv->cfg->requirepass == NULL)
@@ -194,6 +236,7 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     jl_conn_init(&c->conn, &srv->conns, &client_ops, fd, unix_socket);
     if (!over_cap)
         return;
+    log_refused(resp, &c->conn);
     static const char err[] = "-ERR max number of clients reached\r\n";
     jl_conn_append(&c->conn, err, sizeof err - 1);
     jl_conn_close_after_flush(&c->conn);

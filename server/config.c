@@ -114,7 +114,10 @@ static const opt_t options[] = {
      .metavar = "N", .help = "maximum connections, both listeners"},
     {.name = "max-message-size", .kind = OPT_BYTES, .at = FIELD(max_message), .def = "512mb",
      .min = 1,
-     .metavar = "SIZE", .help = "largest message / bulk argument"},
+     .metavar = "SIZE", .help = "largest published message (RESP or HTTP)"},
+    {.name = "max-bulk", .kind = OPT_BYTES, .at = FIELD(max_bulk), .def = "512mb",
+     .min = 1024,
+     .metavar = "SIZE", .help = "largest RESP bulk argument (>= --max-message-size)"},
     {.name = "max-args", .kind = OPT_COUNT, .at = FIELD(max_args), .def = "1048576",
      .min = 1, .max = 1L << 30,
      .metavar = "N", .help = "most arguments in one RESP command"},
@@ -471,6 +474,10 @@ int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
     free(args);
     if (rc != 0)
         return rc;
+    /* A message the limit allows must never be a protocol error: the
+     * refusal of a bigger one is an error reply on a connection that stays. */
+    if (cfg->max_bulk < cfg->max_message)
+        cfg->max_bulk = cfg->max_message;
     if (cfg->obuf_soft > cfg->obuf_hard && cfg->obuf_hard) {
         fprintf(stderr, "jugglite: --obuf-soft must not exceed --obuf-hard\n");
         return -1;

@@ -35,7 +35,8 @@ typedef struct jl_config {
     size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */          /* retry: sent on shutdown and when over the connection cap */
     /* limits */
     long max_conns;
-    size_t max_message;         /* largest bulk / PUBLISH payload / HTTP publish body */
+    size_t max_message;         /* largest PUBLISH payload / HTTP publish body */
+    size_t max_bulk;            /* largest RESP bulk argument (never below max_message) */
     size_t max_args;
     size_t max_inline;
     size_t query_buffer_limit;

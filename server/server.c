@@ -313,6 +313,7 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     srv->loop = ev_default_loop(EVFLAG_AUTO);
     srv->reg = jl_registry_new();
     jl_conn_set_init(&srv->conns, srv->loop, cfg, &srv->stats);
+    jl_monitors_init(&srv->monitors);
     jl_relay_local_init(&srv->local_relay, srv->reg, &srv->stats);
     srv->relay = &srv->local_relay;
     srv->start_time = ev_time();

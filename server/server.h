@@ -4,8 +4,8 @@
  * (jl_server_of). It owns the loop, the listeners, the channel registry, the
  * connection set (conn.h) whose deferred work runs from one ev_prepare
  * watcher just before the loop sleeps, the relay publishes go through
- * (relay.h), the counters, and the reply scratch buffer RESP commands build
- * their replies in.
+ * (relay.h), the MONITOR sinks (monitor.h), the counters, and the reply
+ * scratch buffer RESP commands build their replies in.
  *
  * It knows no protocol: a listener hands every accepted socket to the accept
  * function it was opened with (main.c wires the RESP and HTTP ones). */
@@ -15,6 +15,7 @@
 #include "server/buf.h"
 #include "server/config.h"
 #include "server/conn.h"
+#include "server/monitor.h"
 #include "server/registry.h"
 #include "server/relay.h"
 #include "server/stats.h"
@@ -39,6 +40,7 @@ struct jl_server {
     jl_conn_set_t conns;
     jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
     jl_relay_t local_relay;
+    jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */
     jl_listener_t *listeners[JL_MAX_LISTENERS];

@@ -81,7 +81,7 @@ describe('hostile RESP clients', () => {
     await assertServing(srv, { watchers: [watcher], sse: false });
     assert.ok(rss(srv.pid) < baseline + RSS_SLACK, `RSS ${fmtMiB(rss(srv.pid))} vs baseline ${fmtMiB(baseline)}`);
     big.close();
-    // One byte over --max-message-size is refused like 2^62.
+    // One byte over --max-bulk (the protocol limit) is refused like 2^62.
     const over = await RawClient.connect(srv.respPort);
     await over.send('*2\r\n$4\r\nECHO\r\n$536870913\r\n');
     assert.equal((await readToClose(over)).toString(), '-ERR Protocol error: invalid bulk length\r\n');

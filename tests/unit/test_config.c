@@ -277,6 +277,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->max_stream_channels, 256);
     assert_int_equal(c->max_conns, 10000);
     assert_int_equal(c->max_message, 512u * 1024 * 1024);
+    assert_int_equal(c->max_bulk, 512u * 1024 * 1024);
     assert_int_equal(c->max_args, 1024 * 1024);
     assert_int_equal(c->max_inline, 64 * 1024);
     assert_int_equal(c->query_buffer_limit, 1024u * 1024 * 1024);
@@ -327,7 +328,7 @@ static const char *const every_option[] = {
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
     "--publish-token", "tok", "--publish-path", "/pub", "--cors-origin", "https://x.example",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
-    "--max-conns", "99", "--max-message-size", "2mb", "--max-args", "11",
+    "--max-conns", "99", "--max-message-size", "2mb", "--max-bulk", "6mb", "--max-args", "11",
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
     "--obuf-soft", "5mb", "--obuf-soft-seconds", "7.5", "--max-header-size", "1kb",
     "--head-timeout", "3", "--idle-timeout", "42", "--shutdown-timeout", "8",
@@ -364,6 +365,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->max_stream_channels, 7);
     assert_int_equal(c->max_conns, 99);
     assert_int_equal(c->max_message, 2 * 1024 * 1024);
+    assert_int_equal(c->max_bulk, 6 * 1024 * 1024);
     assert_int_equal(c->max_args, 11);
     assert_int_equal(c->max_inline, 4 * 1024);
     assert_int_equal(c->query_buffer_limit, 3 * 1024 * 1024);
@@ -421,7 +423,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 37);
+    assert_int_equal(options, 38);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
@@ -526,6 +528,7 @@ static void test_config_size_bounds(void **state)
     (void)state;
     static const min_bound_t rows[] = {
         {"max-message-size", "0", "1"},
+        {"max-bulk", "1023", "1kb"},
         {"max-inline", "15", "16"},
         {"query-buffer-limit", "1023", "1kb"},
         {"obuf-hard", "-1", "0"},
@@ -749,6 +752,25 @@ static void test_config_obuf_soft_above_hard_refused(void **state)
     parsed_free(&p);
 }
 
+/* A message --max-message-size allows is never a protocol error: the bulk
+ * limit is raised to it, whichever option comes first; a bigger bulk limit
+ * stays as given. */
+static void test_config_max_bulk_at_least_max_message(void **state)
+{
+    (void)state;
+    static const char *const raised[] = {"--max-bulk", "1mb", "--max-message-size", "2gb", NULL};
+    static const char *const kept[] = {"--max-message-size", "1k", "--max-bulk", "1mb", NULL};
+    parsed_t p;
+    parse_ok(&p, raised);
+    assert_int_equal(p.cfg.max_message, 2u * 1024 * 1024 * 1024);
+    assert_int_equal(p.cfg.max_bulk, 2u * 1024 * 1024 * 1024);
+    parsed_free(&p);
+    parse_ok(&p, kept);
+    assert_int_equal(p.cfg.max_message, 1000);
+    assert_int_equal(p.cfg.max_bulk, 1024 * 1024);
+    parsed_free(&p);
+}
+
 /* A refused parse may hold strings already; jl_config_free releases them
  * (ASan checks) and leaves a zeroed struct that can be freed again. */
 static void test_config_free_after_refusal(void **state)
@@ -788,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_config_stray_argument_refused),
         cmocka_unit_test(test_config_getopt_spellings),
         cmocka_unit_test(test_config_obuf_soft_above_hard_refused),
+        cmocka_unit_test(test_config_max_bulk_at_least_max_message),
         cmocka_unit_test(test_config_free_after_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

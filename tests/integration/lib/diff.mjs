@@ -17,8 +17,12 @@
 //            'unsubAll' (UNSUBSCRIBE-without-args frames: names as a multiset) |
 //            'pmessageRuns' (runs of pmessage frames as multisets: pattern dict order) |
 //            'shape' (same frame count and top-level types) | 'skip' |
-//            a function (refBuf, subBuf, step) → undefined if fine, else a string
+//            a function (refBuf, subBuf, step, peers) → undefined if fine, else
+//            a string; peers = {ref, sub}, each {byAddr: Map('ip:port' → id),
+//            path} -- who the side's connections are as the server sees
+//            them (for MONITOR lines, which name the peer)
 //   compareOthers: how to compare the other connections' bytes (default 'exact')
+// options per script (diff's opts): compare, the default of both of the above
 //   note: text shown in failure output
 //   quiet: ms of silence that ends a read (default JL_DIFF_QUIET_MS or 40)
 //
@@ -60,14 +64,19 @@ class Side {
     this.name = name;
     this.target = typeof target === 'object' ? target : { port: target };
     this.conns = new Map();
+    this.byAddr = new Map();    // 'ip:port' of our end → connection id, kept after a close
   }
   async conn(id) {
     if (!this.conns.has(id)) {
-      this.conns.set(id, await RawClient.connect({ ...this.target, label: `${this.name}/${id}` }));
+      const c = await RawClient.connect({ ...this.target, label: `${this.name}/${id}` });
+      this.conns.set(id, c);
+      if (c.sock.localPort) this.byAddr.set(`${c.sock.localAddress}:${c.sock.localPort}`, id);
     }
     return this.conns.get(id);
   }
   closeAll() { for (const c of this.conns.values()) c.close(); this.conns.clear(); }
+  /** Who this side's connections are as its server sees them. */
+  peers() { return { byAddr: this.byAddr, path: this.target.path }; }
 }
 
 // ------------------------------------------------------------ comparators
@@ -319,12 +328,13 @@ export async function diff(script, opts) {
       const quiet = step.quiet ?? QUIET;
       const ids = [...ref.conns.keys()];
       const results = await Promise.all(ids.map((cid) => readPair(ref.conns.get(cid), sub.conns.get(cid), quiet, budget)));
+      const peers = { ref: ref.peers(), sub: sub.peers() };
       let stop = false;
       ids.forEach((cid, k) => {
         const [r, s] = results[k];
         const rcc = ref.conns.get(cid), scc = sub.conns.get(cid);
-        const cmp = resolveCmp(cid === id ? step.compare : step.compareOthers);
-        const why = cmp(r, s, step);
+        const cmp = resolveCmp(cid === id ? (step.compare ?? opts.compare) : (step.compareOthers ?? opts.compare));
+        const why = cmp(r, s, step, peers);
         transcript.push({ step: i, conn: cid, ref: r, sub: s });
         const problems = [];
         if (why) problems.push(why);

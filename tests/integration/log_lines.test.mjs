@@ -1,0 +1,110 @@
+// The RESP side's log lines of issue 16, read from a real server's stderr:
+// at info, a client refused over --max-conns (with its peer, at most one
+// line a second, later lines counting the refusals they did not log), a
+// failed AUTH and a failed HELLO AUTH (with the peer), a refused oversized
+// PUBLISH (peer, size, limit), a client starting MONITOR. Never a password
+// or a payload, at any level: the server runs at debug here.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startJugglite, RawClient, sleep, TARGET } from './lib/harness.mjs';
+
+const T = { timeout: 60000 };
+const PASS = 'correct-horse-battery';
+const SECRETS = ['wrong-password-one', 'wrong-password-two', 'payload-that-must-stay-private'];
+const INFO = (msg) => new RegExp(`^\\S+ \\d+ INFO ${msg}$`, 'm');
+
+let srv;
+before(async () => {
+  srv = await startJugglite({
+    args: ['--requirepass', PASS, '--max-conns', '3', '--max-message-size', '1k', '--port', '-1'],
+    ssePort: null, logLevel: 'debug',
+  });
+});
+after(async () => { await srv?.stop(); });
+
+const peerOf = (c) => `${c.sock.localAddress}:${c.sock.localPort}`;
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Waits for a line matching re in the server's output. */
+async function logLine(re, timeout = 10000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const m = srv.output().match(re);
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`no log line ${re} in:\n${srv.logTail(40)}`);
+    await sleep(20);
+  }
+}
+
+async function authed() {
+  const c = await RawClient.connect(srv.respPort);
+  assert.equal((await c.call(['AUTH', PASS])).toString(), '+OK\r\n');
+  return c;
+}
+
+describe('log lines', { skip: TARGET === 'redis' && 'jugglite logs' }, () => {
+  test('failed AUTH and HELLO AUTH: the peer, not the password', T, async () => {
+    const c = await RawClient.connect(srv.respPort);
+    assert.match((await c.call(['AUTH', SECRETS[0]])).toString(), /^-WRONGPASS/);
+    await logLine(INFO(`failed AUTH from client id=\\d+ ${esc(peerOf(c))}: wrong password or unknown user`));
+    assert.match((await c.call(['HELLO', '3', 'AUTH', 'default', SECRETS[1]])).toString(), /^-WRONGPASS/);
+    await logLine(INFO(`failed HELLO AUTH from client id=\\d+ ${esc(peerOf(c))}: wrong password or unknown user`));
+    // A good password is not a failure.
+    const before = srv.output().match(/failed (HELLO )?AUTH/g).length;
+    assert.equal((await c.call(['AUTH', PASS])).toString(), '+OK\r\n');
+    await sleep(100);
+    assert.equal(srv.output().match(/failed (HELLO )?AUTH/g).length, before);
+    c.close();
+  });
+
+  test('a refused oversized PUBLISH: peer, size and limit, not the payload', T, async () => {
+    const c = await authed();
+    const payload = SECRETS[2] + 'x'.repeat(1200);
+    assert.match((await c.call(['PUBLISH', 'ch', payload])).toString(), /^-ERR message too large/);
+    await logLine(INFO(`refused PUBLISH from client id=\\d+ ${esc(peerOf(c))}: message of ${payload.length} bytes, ` +
+      'the limit \\(--max-message-size\\) is 1000 bytes'));
+    c.close();
+  });
+
+  test('MONITOR is logged with the peer', T, async () => {
+    const c = await authed();
+    assert.equal((await c.call(['MONITOR'])).toString(), '+OK\r\n');
+    await logLine(INFO(`client id=\\d+ ${esc(peerOf(c))} started MONITOR`));
+    c.close();
+  });
+
+  test('clients refused over --max-conns: the peer, one line a second, none uncounted', T, async () => {
+    // Fill the cap (3) with idle clients; wait until the server counts them.
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await authed());
+    const refusedLines = () => [...srv.output().matchAll(/ INFO refused RESP client (\S+): --max-conns \(3\) reached(?:; (\d+) more refused since the last such line)?$/gm)];
+    const refuse = async () => {
+      const c = await RawClient.connect(srv.respPort);
+      const peer = peerOf(c);     // gone once closed
+      await c.waitClose(10000);
+      assert.equal(c.buf.toString(), '-ERR max number of clients reached\r\n');
+      return peer;
+    };
+    const first = await refuse();
+    await logLine(new RegExp(`INFO refused RESP client ${esc(first)}: --max-conns \\(3\\) reached$`, 'm'));
+    // A burst: logged at most once a second...
+    const burst = 20;
+    const t0 = Date.now();
+    for (let i = 0; i < burst; i++) await refuse();
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(refusedLines().length <= 1 + Math.ceil(seconds) + 1, `${refusedLines().length} lines for a ${seconds} s burst`);
+    // ... and every refusal is accounted for by the next line once a second has passed.
+    await sleep(1100);
+    await refuse();
+    await sleep(100);
+    const lines = refusedLines();
+    const counted = lines.reduce((n, m) => n + 1 + Number(m[2] || 0), 0);
+    assert.equal(counted, 1 + burst + 1, lines.map((m) => m[0]).join('\n'));
+    for (const c of held) c.close();
+  });
+
+  test('no password and no payload anywhere in the log', T, async () => {
+    for (const s of [PASS, ...SECRETS]) assert.ok(!srv.output().includes(s), `the log contains ${s}`);
+  });
+});
