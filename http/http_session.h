@@ -1,12 +1,15 @@
 /* http_session.h -- the HTTP/1.1 side: SSE streams, publish, health, page.
  *
- * One session per HTTP connection, parsed with http-parser (this module is
- * the only one that includes http_parser.h). Routes: the SSE stream
- * (--path, default /stream), POST publish (only with --publish-token),
- * /health, and / (the built-in page). A stream session is a registry sink;
- * its events are encoded once per publish (jl_msg_t frame cache) and shared.
- * jl_http_t is the side's own state (streams, keepalive timer, the page),
- * one per server, owned by main.c. */
+ * What main.c sees of http/. One session per HTTP connection, parsed with
+ * http-parser in http_session.c (the only file that includes
+ * http_parser.h); each request goes to its route (http_routes.c), the
+ * stream route turns the connection into an SSE stream (sse_stream.c), and
+ * every response byte is written by http_response.c. Routes: the SSE
+ * stream (--path, default /stream), POST publish (only with
+ * --publish-token), /health, and / (the built-in page). A stream session
+ * is a registry sink; its events are encoded once per publish (jl_msg_t
+ * frame cache) and shared. jl_http_t is the side's own state (streams,
+ * keepalive timer, the page), one per server, owned by main.c. */
 #ifndef JL_HTTP_SESSION_H
 #define JL_HTTP_SESSION_H
 

@@ -1,0 +1,209 @@
+/* http_routes.c -- the routes (see http_routes.h).
+ *
+ * One row per route says which methods it answers and who serves it, so
+ * OPTIONS, 405 and dispatch cannot disagree. Handlers get a complete,
+ * unrefused request and return what their response promised.
+ *
+ * Publishing goes through the server's relay and so never knows whether
+ * delivery is local or bridged: answered at once (local) it is 200
+ * {"receivers":n}; not answered before jl_relay_publish returns (the
+ * message went upstream, and the upstream's receiver count is not waited
+ * for) it is 202 {"forwarded":true}; refused (the upstream is down) 503. */
+#include "http/http_routes.h"
+
+#include "http/http_response.h"
+#include "http/page.h"
+#include "http/query.h"
+#include "http/sse_stream.h"
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* route_t.methods */
+enum {
+    ALLOW_GET = 1 << JL_HTTP_GET,
+    ALLOW_HEAD = 1 << JL_HTTP_HEAD,
+    ALLOW_POST = 1 << JL_HTTP_POST,
+};
+
+typedef struct route {
+    unsigned methods;           /* ALLOW_* (OPTIONS is always answered) */
+    const char *allow;          /* the Allow header's value */
+    jl_http_next_t (*serve)(jl_http_session_t *s);
+} route_t;
+
+void jl_http_routes_init(jl_http_t *h)
+{
+    const jl_config_t *cfg = h->srv->cfg;
+    jl_buf_t page = {0};
+    jl_page_render(&page, cfg->path, cfg->publish_path, cfg->namespace_, cfg->resp_port);
+    h->page = jl_frame_from(page.data, page.len);
+    jl_buf_free(&page);
+}
+
+void jl_http_routes_fini(jl_http_t *h) { jl_frame_unref(h->page); }
+
+jl_http_route_t jl_http_route_of(const jl_config_t *cfg, const char *path, size_t len)
+{
+    const struct {
+        const char *path;       /* NULL: the route is off */
+        jl_http_route_t route;
+    } paths[] = {
+        {cfg->path, JL_ROUTE_STREAM},
+        {cfg->publish_token ? cfg->publish_path : NULL, JL_ROUTE_PUBLISH},
+        {"/health", JL_ROUTE_HEALTH},
+        {"/", JL_ROUTE_PAGE},
+    };
+    for (size_t i = 0; i < JL_ARRAY_LEN(paths); i++) {
+        const char *p = paths[i].path;
+        if (p && len == strlen(p) && memcmp(path, p, len) == 0)
+            return paths[i].route;
+    }
+    return JL_ROUTE_NONE;
+}
+
+/* ---- publish ---- */
+
+/* Constant time in the secret's length: every byte of the token is compared
+ * whatever the guess. */
+static int token_equal(const char *guess, size_t glen, const char *token)
+{
+    size_t tlen = strlen(token);
+    unsigned diff = glen != tlen;
+    for (size_t i = 0; i < tlen; i++)
+        diff |= (unsigned char)token[i] ^ (unsigned char)(glen ? guess[i % glen] : 0);
+    return diff == 0;
+}
+
+/* "Bearer <token>", the scheme in any case, spaces around the token. */
+static int authorized(const char *auth, const char *token)
+{
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    const char *t = auth + 7;
+    while (*t == ' ')
+        t++;
+    size_t tl = strlen(t);
+    while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+        tl--;
+    return token_equal(t, tl, token);
+}
+
+int jl_http_publish_check(const jl_config_t *cfg, const jl_http_req_t *r)
+{
+    if (!authorized(r->authorization, cfg->publish_token))
+        return 401;
+    if (r->has_length && r->content_length > cfg->max_message)
+        return 413;
+    if (!r->has_length && !r->chunked)
+        return 411;
+    return 0;
+}
+
+/* The relay's answer, when it comes before jl_relay_publish returns. */
+typedef struct published {
+    int answered;
+    long long receivers;
+} published_t;
+
+static void on_published(void *ud, const jl_relay_reply_t *reply)
+{
+    published_t *res = ud;
+    res->answered = 1;
+    res->receivers = reply->receivers;
+}
+
+/* HTTP publishers use the same names as SSE subscribers: the namespace is
+ * added here too. No allow-list: the token holder is trusted. */
+static int publish(jl_server_t *srv, const jl_http_req_t *r, const jl_query_pair_t *ch,
+                   published_t *res)
+{
+    jl_buf_t name = {0};
+    jl_buf_append_str(&name, srv->cfg->namespace_);
+    jl_buf_append(&name, ch->val, ch->val_len);
+    jl_pub_t pub = {name.data, name.len, r->body.data ? r->body.data : "", r->body.len, 0};
+    int rc = jl_relay_publish(srv->relay, &pub, on_published, res);
+    jl_buf_free(&name);
+    return rc;
+}
+
+static jl_http_next_t serve_publish(jl_http_session_t *s)
+{
+    jl_server_t *srv = s->http->srv;
+    const jl_http_req_t *r = s->req;
+    jl_query_t q = {0};
+    const jl_query_pair_t *ch = NULL;
+    if (jl_query_parse(r->url.data + r->query_off, r->query_len, JL_HTTP_MAX_QUERY_PAIRS, &q) == 0)
+        ch = jl_query_get(&q, "channel");
+    if (ch == NULL || ch->val_len == 0) {
+        jl_query_free(&q);
+        return jl_http_respond(s, 400, "text/plain; charset=utf-8", NULL,
+                               "400 Bad Request: missing channel\n", 1);
+    }
+    published_t res = {0};
+    int rc = publish(srv, r, ch, &res);
+    jl_query_free(&q);
+    if (rc < 0)
+        return jl_http_respond(s, 503, "application/json", "Retry-After: 1\r\n",
+                               "{\"error\":\"upstream unavailable\"}", 1);
+    srv->stats.http_publishes++;
+    if (!res.answered) {
+        jl_relay_cancel(srv->relay, &res);
+        return jl_http_respond(s, 202, "application/json", NULL, "{\"forwarded\":true}", 1);
+    }
+    char body[64];
+    snprintf(body, sizeof body, "{\"receivers\":%lld}", res.receivers);
+    return jl_http_respond(s, 200, "application/json", NULL, body, 1);
+}
+
+/* ---- health, page ---- */
+
+static jl_http_next_t serve_health(jl_http_session_t *s)
+{
+    jl_server_t *srv = s->http->srv;
+    int health = jl_relay_health(srv->relay);
+    int ok = health != 0;
+    const char *up = health < 0 ? "none" : ok ? "up" : "down";
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"status\":\"%s\",\"connections\":%zu,\"sse_streams\":%zu,\"upstream\":\"%s\","
+             "\"publish\":%s}",
+             ok ? "ok" : "upstream down", srv->conns.accepted, srv->stats.sse_streams, up,
+             srv->cfg->publish_token ? "true" : "false");
+    return jl_http_respond(s, ok ? 200 : 503, "application/json", "Cache-Control: no-cache\r\n",
+                           body, 1);
+}
+
+static jl_http_next_t serve_page(jl_http_session_t *s)
+{
+    return jl_http_respond_frame(s, 200, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n",
+                                 s->http->page, 1);
+}
+
+/* ---- the table ---- */
+
+static const route_t routes[JL_ROUTE_COUNT] = {
+    [JL_ROUTE_STREAM] = {ALLOW_GET, "GET, OPTIONS", jl_sse_stream_start},
+    [JL_ROUTE_PUBLISH] = {ALLOW_POST, "POST, OPTIONS", serve_publish},
+    [JL_ROUTE_HEALTH] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_health},
+    [JL_ROUTE_PAGE] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_page},
+};
+
+jl_http_next_t jl_http_route_serve(jl_http_session_t *s)
+{
+    const jl_http_req_t *r = s->req;
+    if (r->route == JL_ROUTE_NONE || r->route >= JL_ROUTE_COUNT)
+        return jl_http_respond_error(s, 404, NULL);
+    const route_t *route = &routes[r->route];
+    if (r->method == JL_HTTP_OPTIONS)
+        return jl_http_respond_options(s, route->allow);
+    if (!(route->methods & (1u << r->method))) {
+        char allow[64];
+        snprintf(allow, sizeof allow, "Allow: %s\r\n", route->allow);
+        return jl_http_respond_error(s, 405, allow);
+    }
+    return route->serve(s);
+}

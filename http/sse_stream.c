@@ -1,0 +1,360 @@
+/* sse_stream.c -- the SSE stream as a registry sink (see sse_stream.h).
+ *
+ * What is left per idle stream is the session struct, the registry's
+ * subscription nodes and, for long-poll only, one timer: the parser and
+ * every request buffer were freed when the stream started.
+ *
+ *   start --every name confirmed (always, locally)--> LIVE --peer gone---+
+ *     |                                                ^  | long-poll:   |
+ *     +--bridged, a name unconfirmed--> WAITING -------+  | delay after  v
+ *          (the relay's on_ready: all confirmed,          +--an event--> CLOSING
+ *           the registration comment goes out)
+ *
+ * A WAITING stream is subscribed and receives events already; only its
+ * registration comment is held back, because a client reads that comment
+ * as "from now on you get every message" -- true only once the upstream
+ * has confirmed the subscriptions (jl_relay_confirmed).
+ *
+ * deliver() frames an event once per publish (the frame is cached in the
+ * jl_msg_t) and queues a reference; the one keepalive timer queues one
+ * shared ": keepalive N" frame to every stream.
+ *
+ * Status codes and EventSource: any status but 200 stops a browser's
+ * EventSource for good (WHATWG HTML §9.2). So a stream never fails softly
+ * with an error: channels that are not allowed, and ?pattern= when patterns
+ * are disabled, are dropped silently (as Jugglite does with
+ * allowed_channels) and the registration comment shows what was really
+ * subscribed. Shedding load and shutting down answer 200 + "retry:" and
+ * close, so browsers come back later. Only a malformed query gets a 400. */
+#include "http/sse_stream.h"
+
+#include "http/http_response.h"
+#include "http/query.h"
+#include "http/sse.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SCRATCH_KEEP 65536      /* the event scratch buffer shrinks back above this */
+
+/* The names one stream subscribed to, exactly as the registry has them
+ * (namespace included). The registration comment lists them and the wait
+ * for upstream confirmations checks them: one list for both. */
+typedef struct names {
+    char **name;                /* each its own allocation */
+    size_t *len;
+    uint8_t *ns;                /* jl_ns_t */
+    size_t n, cap;
+} names_t;
+
+/* A stream's registration comment waiting for upstream confirmations. */
+struct jl_sse_wait {
+    jl_list_t node;             /* http->waiting */
+    jl_http_session_t *owner;
+    jl_buf_t comment;
+    names_t names;
+};
+
+static void names_add(names_t *n, jl_ns_t ns, const char *name, size_t len)
+{
+    if (n->n == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 8;
+        n->name = jl_realloc(n->name, n->cap * sizeof *n->name);
+        n->len = jl_realloc(n->len, n->cap * sizeof *n->len);
+        n->ns = jl_realloc(n->ns, n->cap * sizeof *n->ns);
+    }
+    n->name[n->n] = jl_strndup(name, len);
+    n->len[n->n] = len;
+    n->ns[n->n] = (uint8_t)ns;
+    n->n++;
+}
+
+static void names_free(names_t *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        free(n->name[i]);
+    free(n->name);
+    free(n->len);
+    free(n->ns);
+    *n = (names_t){0};
+}
+
+/* 1 when every name's subscription is live where publishes go. */
+static int names_confirmed(const jl_relay_t *relay, const names_t *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (!jl_relay_confirmed(relay, (jl_ns_t)n->ns[i], n->name[i], n->len[i]))
+            return 0;
+    return 1;
+}
+
+/* ---- delivery ---- */
+
+static void longpoll_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    jl_http_session_t *s = w->data;
+    jl_conn_close_after_flush(&s->conn);
+}
+
+static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
+{
+    jl_http_session_t *s = JL_CONTAINER_OF(sink, jl_http_session_t, sink);
+    if (s->conn.closing)
+        return 0;
+    jl_frame_t *f = msg->frames[JL_FRAME_SSE];
+    if (f == NULL) {
+        jl_buf_t *scratch = &s->http->scratch;
+        scratch->len = 0;
+        jl_sse_event(scratch, msg->payload, msg->payload_len);
+        f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch->data, scratch->len);
+        if (scratch->cap > SCRATCH_KEEP)
+            jl_buf_free(scratch);
+    }
+    jl_conn_push(&s->conn, f);
+    s->http->srv->stats.sse_events_sent++;
+    if (s->longpoll) {
+        /* (Re)armed by every event, never by keepalives (Jugglite). */
+        struct ev_loop *loop = s->http->srv->loop;
+        ev_timer_stop(loop, s->longpoll);
+        ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
+        ev_timer_start(loop, s->longpoll);
+    }
+    return 1;
+}
+
+static const jl_sink_ops_t stream_sink_ops = {.deliver = stream_deliver};
+
+static void on_keepalive(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    jl_http_t *h = JL_CONTAINER_OF(w, jl_http_t, keepalive);
+    size_t nstreams = h->srv->stats.sse_streams;
+    if (nstreams == 0)
+        return;
+    jl_buf_t b = {0};
+    jl_sse_keepalive(&b, (unsigned long)nstreams);
+    jl_frame_t *f = jl_frame_from(b.data, b.len);
+    jl_buf_free(&b);
+    JL_LIST_FOREACH(&h->streams, it)
+        jl_conn_push(&JL_CONTAINER_OF(it, jl_http_session_t, stream)->conn, f);
+    jl_frame_unref(f);
+}
+
+/* ---- subscribing ---- */
+
+typedef struct collect {
+    jl_http_session_t *s;
+    names_t *names;
+    jl_ns_t ns;
+    jl_buf_t tmp;
+} collect_t;
+
+static int channel_allowed(const jl_config_t *cfg, const char *name, size_t len)
+{
+    if (cfg->allowed_channels == NULL)
+        return 1;
+    for (size_t i = 0; i < cfg->n_allowed_channels; i++) {
+        const char *a = cfg->allowed_channels[i];
+        if (strlen(a) == len && memcmp(a, name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The namespace goes in front of a pattern literally: glob characters in it
+ * are escaped so that they match only themselves. */
+static void append_glob_literal(jl_buf_t *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '*' || *s == '?' || *s == '[' || *s == ']' || *s == '\\')
+            jl_buf_append_char(b, '\\');
+        jl_buf_append_char(b, *s);
+    }
+}
+
+static void collect_item(void *ud, const char *item, size_t len)
+{
+    collect_t *c = ud;
+    jl_server_t *srv = c->s->http->srv;
+    const jl_config_t *cfg = srv->cfg;
+    if (c->ns == JL_NS_CHANNEL && !channel_allowed(cfg, item, len))
+        return;
+    /* A 16 KiB request head could otherwise pin thousands of subscriptions
+     * per connection; the excess is dropped like a disallowed channel. */
+    if (c->names->n >= cfg->max_stream_channels)
+        return;
+    c->tmp.len = 0;
+    if (c->ns == JL_NS_PATTERN)
+        append_glob_literal(&c->tmp, cfg->namespace_);
+    else
+        jl_buf_append_str(&c->tmp, cfg->namespace_);
+    jl_buf_append(&c->tmp, item, len);
+    const char *name = c->tmp.data ? c->tmp.data : "";
+    if (!jl_registry_subscribe(srv->reg, &c->s->sink, c->ns, name, c->tmp.len))
+        return;     /* a duplicate */
+    names_add(c->names, c->ns, name, c->tmp.len);
+}
+
+/* Subscribes s to every allowed name of ?channel= (and ?pattern=). */
+static void subscribe_all(jl_http_session_t *s, const jl_query_t *q, names_t *names)
+{
+    const jl_config_t *cfg = s->http->srv->cfg;
+    collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL};
+    jl_sink_init(&s->sink, &stream_sink_ops);
+    jl_query_each_list(q, "channel", collect_item, &c);
+    /* Patterns could reach any channel, so they are off with an allow-list
+     * even when --allow-patterns is given. */
+    if (cfg->allow_patterns && cfg->allowed_channels == NULL) {
+        c.ns = JL_NS_PATTERN;
+        jl_query_each_list(q, "pattern", collect_item, &c);
+    }
+    jl_buf_free(&c.tmp);
+}
+
+/* ---- the registration comment ---- */
+
+static void wait_free(jl_http_session_t *s)
+{
+    jl_sse_wait_t *w = s->wait;
+    if (w == NULL)
+        return;
+    jl_list_remove(&w->node);
+    jl_buf_free(&w->comment);
+    names_free(&w->names);
+    free(w);
+    s->wait = NULL;
+}
+
+/* Queues the comment now, or holds it (and the names) back until the
+ * relay has confirmed every name. Takes over 'names'. */
+static void send_registered(jl_http_session_t *s, names_t *names)
+{
+    jl_buf_t comment = {0};
+    jl_sse_registered(&comment, (const char *const *)names->name, names->len, names->n);
+    if (names_confirmed(s->http->srv->relay, names)) {
+        jl_conn_append(&s->conn, comment.data, comment.len);
+        jl_buf_free(&comment);
+        names_free(names);
+        return;
+    }
+    jl_sse_wait_t *w = jl_calloc(1, sizeof *w);
+    w->owner = s;
+    w->comment = comment;
+    w->names = *names;
+    s->wait = w;
+    jl_list_push(&s->http->waiting, &w->node);
+}
+
+/* The relay says subscriptions were confirmed: waiting streams re-check. */
+static void streams_ready(void *ud)
+{
+    jl_http_t *h = ud;
+    JL_LIST_FOREACH_SAFE(&h->waiting, it, tmp) {
+        jl_sse_wait_t *w = JL_CONTAINER_OF(it, jl_sse_wait_t, node);
+        if (!names_confirmed(h->srv->relay, &w->names))
+            continue;
+        jl_http_session_t *s = w->owner;
+        jl_conn_append(&s->conn, w->comment.data, w->comment.len);
+        wait_free(s);
+    }
+}
+
+/* ---- the stream's life ---- */
+
+/* Full: a 200 and a retry: make the browser come back later. */
+static jl_http_next_t shed(jl_http_session_t *s)
+{
+    jl_http_stream_head(s);
+    jl_http_append_retry(s);
+    return JL_HTTP_CLOSE;
+}
+
+static void longpoll_init(jl_http_session_t *s)
+{
+    s->longpoll = jl_calloc(1, sizeof *s->longpoll);
+    ev_timer_init(s->longpoll, longpoll_fire, s->http->srv->cfg->longpoll_delay, 0.);
+    s->longpoll->data = s;
+}
+
+jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
+{
+    jl_server_t *srv = s->http->srv;
+    const jl_http_req_t *r = s->req;
+    if (s->over_cap)
+        return shed(s);
+    jl_query_t q = {0};
+    if (jl_query_parse(r->url.data + r->query_off, r->query_len, JL_HTTP_MAX_QUERY_PAIRS, &q) < 0)
+        return jl_http_respond_error(s, 400, NULL);
+    names_t names = {0};
+    subscribe_all(s, &q, &names);
+    jl_query_free(&q);
+
+    jl_http_stream_head(s);
+    size_t n = names.n;
+    send_registered(s, &names);
+    int longpoll = r->flags & JL_REQ_XHR;
+    if (longpoll)
+        longpoll_init(s);
+    jl_log_debug("conn %llu: SSE stream on %zu names%s", (unsigned long long)s->conn.id, n,
+                 longpoll ? " (long-poll)" : "");
+    jl_list_push(&s->http->streams, &s->stream);
+    srv->stats.sse_streams++;
+    srv->stats.sse_connections_received++;
+    return JL_HTTP_STREAM;
+}
+
+void jl_sse_stream_input(jl_http_session_t *s)
+{
+    /* Nothing is expected after a stream's head; read only to notice the
+     * close, and drop a peer that keeps talking. */
+    jl_conn_t *c = &s->conn;
+    size_t total = (size_t)s->ignored + c->in.len;
+    jl_buf_consume(&c->in, c->in.len);
+    if (total > s->http->srv->cfg->max_head)
+        jl_conn_close(c, "input on an SSE stream");
+    s->ignored = (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total);
+}
+
+void jl_sse_stream_shutdown(jl_http_session_t *s) { jl_http_append_retry(s); }
+
+void jl_sse_stream_free(jl_http_session_t *s)
+{
+    jl_server_t *srv = s->http->srv;
+    if (s->sink.ops == NULL)
+        return;     /* never subscribed: not a stream */
+    for (int ns = 0; ns < JL_NS_COUNT; ns++)
+        jl_registry_unsubscribe_all(srv->reg, &s->sink, (jl_ns_t)ns, NULL, NULL);
+    if (jl_list_linked(&s->stream)) {
+        jl_list_remove(&s->stream);
+        srv->stats.sse_streams--;
+    }
+    if (s->longpoll) {
+        ev_timer_stop(srv->loop, s->longpoll);
+        free(s->longpoll);
+    }
+    wait_free(s);
+}
+
+/* ---- the side's streams ---- */
+
+void jl_sse_streams_init(jl_http_t *h)
+{
+    jl_server_t *srv = h->srv;
+    jl_list_init(&h->streams);
+    jl_list_init(&h->waiting);
+    ev_timer_init(&h->keepalive, on_keepalive, srv->cfg->keepalive, srv->cfg->keepalive);
+    ev_timer_start(srv->loop, &h->keepalive);
+    jl_relay_on_ready(srv->relay, streams_ready, h);
+}
+
+void jl_sse_streams_fini(jl_http_t *h)
+{
+    jl_relay_on_ready(h->srv->relay, NULL, NULL);
+    ev_timer_stop(h->srv->loop, &h->keepalive);
+    jl_buf_free(&h->scratch);
+}

@@ -1,0 +1,39 @@
+/* sse_stream.h -- an HTTP connection turned into an SSE stream.
+ *
+ * GET <--path> subscribes the connection's sink to the names in ?channel=
+ * (and ?pattern= when allowed), sends the stream head and the registration
+ * comment, and from then on the connection only writes: events (one frame
+ * per publish, shared by every stream), the keepalive comment of the one
+ * side-wide timer, and "retry:" when the server sheds or shuts down.
+ *
+ * Owns the session's stream fields (sink, stream, longpoll, wait, ignored)
+ * and jl_http_t's streams, waiting, keepalive and scratch. Never calls the
+ * session: it reports through return values, and the session frees the
+ * request record once a stream has started. */
+#ifndef JL_SSE_STREAM_H
+#define JL_SSE_STREAM_H
+
+#include "http/http_types.h"
+
+/* Starts the keepalive timer and listens for the relay's confirmations;
+ * stops both and frees the scratch buffer. */
+void jl_sse_streams_init(jl_http_t *h);
+void jl_sse_streams_fini(jl_http_t *h);
+
+/* GET <path> (s->req complete). Returns JL_HTTP_STREAM: subscribed, head
+ * and registration comment queued (or the comment held back until the
+ * relay confirms every name), s is on h->streams. Else the response that
+ * was written instead: over the connection cap, 200 + "retry:" and
+ * JL_HTTP_CLOSE (a 503 would stop a browser's EventSource for good); a
+ * query that does not parse, 400. */
+jl_http_next_t jl_sse_stream_start(jl_http_session_t *s);
+/* Input on a stream: dropped; a peer that keeps talking is closed. */
+void jl_sse_stream_input(jl_http_session_t *s);
+/* Server shutdown: queue "retry:" so the browser reconnects (elsewhere)
+ * after the close. The caller closes. */
+void jl_sse_stream_shutdown(jl_http_session_t *s);
+/* Releases the stream's state (subscriptions, timer, wait); a no-op for a
+ * session that never became a stream. From the session's on_free. */
+void jl_sse_stream_free(jl_http_session_t *s);
+
+#endif
