@@ -1,16 +1,18 @@
 /* fuzz_http.c -- libFuzzer target for the HTTP request path (http/).
  *
  * Everything a browser or an attacker sends to the SSE listener goes
- * through http_session.c: http-parser with its callbacks, the head and
- * body limits, query decoding, routing (stream, publish, health, page,
- * OPTIONS, errors), the stream start and the SSE encoder. Those functions
- * are static, so this target drives the module exactly as the server does:
- * one jl_server_t without listeners lives for the whole run, and each input
- * is one connection -- a socketpair whose server end goes to
- * jl_http_accept(), the input is written to the other end (at once, or in
- * chunks whose size the first byte picks), a message is published to the
- * channels a stream may have subscribed to, and then EOF; the loop runs
- * until the connection has been freed.
+ * through http/: http-parser with its callbacks and the head and body
+ * limits (http_session.c), query decoding, routing (stream, publish,
+ * health, page, OPTIONS, errors: http_routes.c), the stream start
+ * (sse_stream.c), the responses (http_response.c) and the SSE encoder.
+ * Those functions are static, so this target drives the side exactly as
+ * the server does: one jl_server_t (no listeners) and one jl_http_t live
+ * for the whole run, and each input is one connection -- a socketpair
+ * whose server end goes to jl_http_accept(), the input is written to the
+ * other end (at once, or in chunks whose size the first byte picks), a
+ * message is published through the server's relay to the channels a
+ * stream may have subscribed to, and then EOF; the loop runs until the
+ * connection has been freed. Both are freed at exit.
  *
  * Beyond ASan/UBSan/LSan, what it checks on the bytes that come back:
  *  - every response starts "HTTP/1.1 " and parses as a sequence of HTTP
@@ -49,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static jl_config_t cfg;
 static jl_server_t *srv;
+static jl_http_t *http;
 static char out[OUT_CAP];
 static size_t out_len;
 
@@ -59,6 +62,14 @@ static size_t out_len;
             abort();                                                  \
         }                                                             \
     } while (0)
+
+static void teardown(void)
+{
+    jl_server_close_all(srv);
+    jl_http_free(http);
+    jl_server_free(srv);
+    jl_config_free(&cfg);
+}
 
 static void setup(void)
 {
@@ -75,6 +86,14 @@ static void setup(void)
     srv = jl_server_new(&cfg);
     if (srv == NULL)
         abort();
+    http = jl_http_new(srv);
+    atexit(teardown);
+}
+
+static void publish(const char *chan, const char *payload, size_t len)
+{
+    jl_pub_t pub = {chan, strlen(chan), payload, len, 0};
+    jl_relay_publish(srv->relay, &pub, NULL, NULL);
 }
 
 /* Reads whatever the server wrote; keeps up to OUT_CAP bytes. */
@@ -173,11 +192,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     out_len = 0;
-    jl_http_accept(srv, sv[0], 1, 0);
+    jl_http_accept(http, srv, sv[0], 1, 0);
 
     static const char msg[] = "{\"event\":\"e\",\"id\":\"7\",\"x\":\"a\\nb\"}\nline2";
     if (publish_first)
-        jl_server_publish_local(srv, "ns:a", 4, msg, sizeof msg - 1, 0);
+        publish("ns:a", msg, sizeof msg - 1);
     size_t off = 0;
     while (off < size) {
         size_t n = size - off < chunk ? size - off : chunk;
@@ -192,12 +211,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         turn(peer);
     }
     turn(peer);
-    jl_server_publish_local(srv, "ns:a", 4, msg, sizeof msg - 1, 0);
-    jl_server_publish_local(srv, "ns:b", 4, "", 0, 0);
+    publish("ns:a", msg, sizeof msg - 1);
+    publish("ns:b", "", 0);
     turn(peer);
     shutdown(peer, SHUT_WR);
     int turns = 0;
-    while (srv->nconns > 0 || !jl_list_empty(&srv->closing)) {
+    while (srv->conns.accepted > 0 || !jl_list_empty(&srv->conns.closing)) {
         CHECK(++turns < MAX_TURNS, "connection not closed after EOF");
         turn(peer);
     }
