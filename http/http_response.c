@@ -16,9 +16,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 static const char *reason(int status)
 {
@@ -40,24 +37,9 @@ static const char *reason(int status)
     }
 }
 
-void jl_http_response_init(jl_http_t *h)
-{
-    if (getrandom(&h->rng, sizeof h->rng, 0) != (ssize_t)sizeof h->rng)
-        h->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    if (h->rng == 0)
-        h->rng = 0x9e3779b97f4a7c15ULL;
-}
+void jl_http_response_init(jl_http_t *h) { jl_rng_seed(&h->rng); }
 
 void jl_http_response_fini(jl_http_t *h) { jl_buf_free(&h->head); }
-
-static uint64_t rng_next(jl_http_t *h)
-{
-    uint64_t x = h->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return h->rng = x;
-}
 
 /* retry_ms +/- 20%, so that clients shed together do not return together. */
 static unsigned retry_jittered(jl_http_t *h)
@@ -65,7 +47,7 @@ static unsigned retry_jittered(jl_http_t *h)
     unsigned ms = h->srv->cfg->retry_ms;
     if (ms == 0)
         return 0;
-    double f = 0.8 + 0.4 * ((double)(rng_next(h) >> 11) / 9007199254740992.0);
+    double f = 0.8 + 0.4 * jl_rng_unit(&h->rng);
     return (unsigned)(ms * f + 0.5);
 }
 

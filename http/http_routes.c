@@ -118,14 +118,20 @@ static void on_published(void *ud, const jl_relay_reply_t *reply)
 
 /* HTTP publishers use the same names as SSE subscribers: the namespace is
  * added here too. No allow-list: the token holder is trusted. */
-static int publish(jl_server_t *srv, const jl_http_req_t *r, const jl_query_pair_t *ch,
-                   published_t *res)
+/* MONITOR shows an HTTP publish as if its client had sent PUBLISH over RESP:
+ * "publish" "<namespaced channel>" "<body>", from the HTTP peer. */
+static int publish(jl_http_session_t *s, const jl_query_pair_t *ch, published_t *res)
 {
+    jl_server_t *srv = s->http->srv;
+    const jl_http_req_t *r = s->req;
     jl_buf_t name = {0};
     jl_buf_append_str(&name, srv->cfg->namespace_);
     jl_buf_append(&name, ch->val, ch->val_len);
     jl_pub_t pub = {name.data, name.len, r->body.data ? r->body.data : "", r->body.len, 0};
     int rc = jl_relay_publish(srv->relay, &pub, on_published, res);
+    const char *argv[] = {"publish", pub.chan, pub.payload};
+    const size_t lens[] = {7, pub.chan_len, pub.payload_len};
+    jl_monitor_feed(&srv->monitors, &s->conn, srv->cfg->socket, 0, 3, argv, lens);
     jl_buf_free(&name);
     return rc;
 }
@@ -144,7 +150,7 @@ static jl_http_next_t serve_publish(jl_http_session_t *s)
                                "400 Bad Request: missing channel\n", 1);
     }
     published_t res = {0};
-    int rc = publish(srv, r, ch, &res);
+    int rc = publish(s, ch, &res);
     jl_query_free(&q);
     if (rc < 0)
         return jl_http_respond(s, 503, "application/json", "Retry-After: 1\r\n",

@@ -33,6 +33,7 @@
 #include "http/sse_stream.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/strconv.h"
 
 #include <http_parser.h>
 
@@ -237,7 +238,7 @@ static void parse_target(jl_http_session_t *s, jl_http_req_t *r)
     }
     /* The path is matched decoded: /str%65am is /stream. */
     char *path = jl_malloc(r->path_len + 1);
-    size_t n = jl_query_decode(path, r->url.data + r->path_off, r->path_len, 0);
+    size_t n = jl_percent_decode(path, r->url.data + r->path_off, r->path_len, 0);
     r->route = (uint8_t)jl_http_route_of(s->http->srv->cfg, path, n);
     free(path);
 }

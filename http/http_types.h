@@ -27,6 +27,7 @@
 #include "server/buf.h"
 #include "server/conn.h"
 #include "server/msg.h"
+#include "server/rand.h"
 #include "server/registry.h"
 #include "server/util.h"
 
@@ -127,7 +128,7 @@ struct jl_http {
     /* http_routes.c */
     jl_frame_t *page;           /* the built-in page, rendered once */
     /* http_response.c */
-    uint64_t rng;               /* xorshift state for retry jitter */
+    jl_rng_t rng;               /* retry jitter */
     jl_buf_t head;              /* response heads are built here */
 };
 

@@ -18,7 +18,6 @@
 #ifndef JL_QUERY_H
 #define JL_QUERY_H
 
-#include "server/strconv.h"
 
 #include <stddef.h>
 
@@ -44,13 +43,6 @@ void jl_query_free(jl_query_t *q);
 /* First pair whose key equals the NUL-terminated key, or NULL. */
 const jl_query_pair_t *jl_query_get(const jl_query_t *q, const char *key);
 
-/* TRANSITIONAL -- delete at merge. The decoder is jl_percent_decode
- * (server/strconv.h) now; this forwarder only keeps http/http_session.c and
- * tests/fuzz/fuzz_query.c building until they call jl_percent_decode. */
-static inline size_t jl_query_decode(char *dst, const char *src, size_t len, int plus_is_space)
-{
-    return jl_percent_decode(dst, src, len, plus_is_space);
-}
 
 /* Collects every value of 'key' (repeated keys and comma-separated lists
  * both count), in order. Each value is split on ',' the way Jugglite's Ruby

@@ -232,10 +232,25 @@ static void wait_free(jl_http_session_t *s)
 
 /* Queues the comment now, or holds it (and the names) back until the
  * relay has confirmed every name. Takes over 'names'. */
-static void send_registered(jl_http_session_t *s, names_t *names)
+/* At debug level, one line per stream: who, and what it was registered to
+ * (the comment's own text, which never holds a line break). */
+static void log_stream(jl_http_session_t *s, const jl_buf_t *comment, int longpoll)
+{
+    if (jl_log_level > JL_LOG_DEBUG)
+        return;
+    char peer[128];
+    jl_conn_peer(&s->conn, peer, sizeof peer);
+    /* ": registered to channels: a, b\n" */
+    int len = comment->len > 3 ? (int)comment->len - 3 : 0;
+    jl_log_debug("SSE stream id=%llu %s%s: %.*s", (unsigned long long)s->conn.id, peer,
+                 longpoll ? " (long-poll)" : "", len, comment->len > 3 ? comment->data + 2 : "");
+}
+
+static void send_registered(jl_http_session_t *s, names_t *names, int longpoll)
 {
     jl_buf_t comment = {0};
     jl_sse_registered(&comment, (const char *const *)names->name, names->len, names->n);
+    log_stream(s, &comment, longpoll);
     if (names_confirmed(s->http->srv->relay, names)) {
         jl_conn_append(&s->conn, comment.data, comment.len);
         jl_buf_free(&comment);
@@ -295,13 +310,10 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
     jl_query_free(&q);
 
     jl_http_stream_head(s);
-    size_t n = names.n;
-    send_registered(s, &names);
     int longpoll = r->flags & JL_REQ_XHR;
+    send_registered(s, &names, longpoll);
     if (longpoll)
         longpoll_init(s);
-    jl_log_debug("conn %llu: SSE stream on %zu names%s", (unsigned long long)s->conn.id, n,
-                 longpoll ? " (long-poll)" : "");
     jl_list_push(&s->http->streams, &s->stream);
     srv->stats.sse_streams++;
     srv->stats.sse_connections_received++;

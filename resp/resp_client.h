@@ -29,8 +29,6 @@ typedef struct jl_resp {
     jl_list_t clients;              /* jl_resp_client_t.node, oldest first */
     size_t nclients;
     /* Clients refused over --max-conns are logged once a second at most. */
-    double refused_logged_at;       /* loop time of the last such line; 0: none yet */
-    size_t refused_unlogged;        /* refused since then without a line */
 } jl_resp_t;
 
 enum {

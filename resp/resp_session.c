@@ -193,28 +193,6 @@ void jl_resp_free(jl_resp_t *resp)
     free(resp);
 }
 
-/* Over --max-conns. A flood of refusals must not become a flood of log
- * lines: one line a second at most, counting those it did not log (INFO's
- * rejected_connections counts them all). */
-static void log_refused(jl_resp_t *resp, const jl_conn_t *conn)
-{
-    double now = ev_now(resp->srv->loop);
-    if (resp->refused_logged_at > 0 && now - resp->refused_logged_at < 1.0) {
-        resp->refused_unlogged++;
-        return;
-    }
-    char peer[128];
-    jl_conn_peer(conn, peer, sizeof peer);
-    if (resp->refused_unlogged > 0)
-        jl_log_info("refused RESP client %s: --max-conns (%ld) reached; %zu more refused "
-                    "since the last such line", peer, resp->srv->max_conns, resp->refused_unlogged);
-    else
-        jl_log_info("refused RESP client %s: --max-conns (%ld) reached", peer,
-                    resp->srv->max_conns);
-    resp->refused_logged_at = now;
-    resp->refused_unlogged = 0;
-}
-
 void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
 {
     jl_resp_t *resp = ud;
@@ -236,7 +214,6 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     jl_conn_init(&c->conn, &srv->conns, &client_ops, fd, unix_socket);
     if (!over_cap)
         return;
-    log_refused(resp, &c->conn);
     static const char err[] = "-ERR max number of clients reached\r\n";
     jl_conn_append(&c->conn, err, sizeof err - 1);
     jl_conn_close_after_flush(&c->conn);

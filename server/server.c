@@ -37,6 +37,7 @@
 struct jl_listener {
     ev_io io;
     jl_server_t *srv;
+    const char *what;   /* "RESP", "SSE": for logs */
     int fd;
     int unix_socket;
     jl_accept_fn accept;
@@ -119,6 +120,30 @@ static void accept_emfile(jl_server_t *srv, jl_listener_t *l)
     }
 }
 
+/* Over --max-conns: the protocol refuses the client in its own words; the
+ * log says so here, for every listener alike. A flood of refusals must not
+ * become a flood of lines: one a second at most, counting those it did not
+ * log (INFO's rejected_connections counts them all). */
+static void log_refused(jl_server_t *srv, const jl_listener_t *l, int fd)
+{
+    double now = ev_now(srv->loop);
+    if (srv->refused_logged_at > 0 && now - srv->refused_logged_at < 1.0) {
+        srv->refused_unlogged++;
+        return;
+    }
+    char peer[JL_ADDR_TEXT_MAX] = "unix";
+    if (!l->unix_socket)
+        jl_addr_peer(fd, peer, sizeof peer);
+    if (srv->refused_unlogged > 0)
+        jl_log_info("refused %s client %s: --max-conns (%ld) reached; %zu more refused since the "
+                    "last such line", l->what, peer, srv->max_conns, srv->refused_unlogged);
+    else
+        jl_log_info("refused %s client %s: --max-conns (%ld) reached", l->what, peer,
+                    srv->max_conns);
+    srv->refused_logged_at = now;
+    srv->refused_unlogged = 0;
+}
+
 static void set_nodelay(int fd)
 {
     int one = 1;
@@ -145,14 +170,16 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             set_nodelay(fd);
         srv->stats.connections_received++;
         int over_cap = (long)srv->conns.accepted >= srv->max_conns;
-        if (over_cap)
+        if (over_cap) {
             srv->stats.rejected_connections++;
+            log_refused(srv, l, fd);
+        }
         l->accept(l->ud, srv, fd, l->unix_socket, over_cap);
     }
 }
 
-static int listener_add(jl_server_t *srv, int fd, int unix_socket, const char *path,
-                        jl_accept_fn accept, void *ud)
+static int listener_add(jl_server_t *srv, const char *what, int fd, int unix_socket,
+                        const char *path, jl_accept_fn accept, void *ud)
 {
     if (srv->nlisteners == JL_MAX_LISTENERS) {
         jl_log_error("too many listeners");
@@ -161,6 +188,7 @@ static int listener_add(jl_server_t *srv, int fd, int unix_socket, const char *p
     }
     jl_listener_t *l = jl_calloc(1, sizeof *l);
     l->srv = srv;
+    l->what = what;
     l->fd = fd;
     l->unix_socket = unix_socket;
     l->accept = accept;
@@ -207,7 +235,7 @@ int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, i
         return -1;
     }
     freeaddrinfo(res);
-    if (listener_add(srv, fd, 0, NULL, accept, ud) < 0)
+    if (listener_add(srv, what, fd, 0, NULL, accept, ud) < 0)
         return -1;
     jl_log_info("%s listening on %s:%d", what, addr, bound_port(fd));
     return JL_OK;
@@ -232,7 +260,7 @@ int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
         return -1;
     }
     chmod(path, 0777 & ~(mode_t)umask(0));
-    if (listener_add(srv, fd, 1, path, accept, ud) < 0)
+    if (listener_add(srv, what, fd, 1, path, accept, ud) < 0)
         return -1;
     jl_log_info("%s listening on unix:%s", what, path);
     return JL_OK;

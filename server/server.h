@@ -46,6 +46,8 @@ struct jl_server {
     jl_listener_t *listeners[JL_MAX_LISTENERS];
     size_t nlisteners;
     int reserve_fd;             /* spare fd for EMFILE, see server.c */
+    double refused_logged_at;   /* when a refusal over --max-conns was last logged; 0: never */
+    size_t refused_unlogged;    /* refused since then without a line */
     ev_prepare flush_watcher;
     ev_timer cron;
     ev_timer accept_backoff;

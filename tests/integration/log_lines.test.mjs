@@ -1,13 +1,14 @@
-// The RESP side's log lines of issue 16, read from a real server's stderr:
+// The log lines of issue 16, read from a real server's stderr:
 // at info, a client refused over --max-conns (with its peer, at most one
 // line a second, later lines counting the refusals they did not log), a
 // failed AUTH and a failed HELLO AUTH (with the peer), a refused oversized
 // PUBLISH (peer, size, limit), a client starting MONITOR. Never a password
-// or a payload, at any level: the server runs at debug here.
+// or a payload, at any level: the server runs at debug here. The SSE side:
+// each stream's peer and channels at debug, a browser shed over --max-conns.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startJugglite, RawClient, sleep, TARGET } from './lib/harness.mjs';
+import { startJugglite, RawClient, SseClient, sleep, TARGET } from './lib/harness.mjs';
 
 const T = { timeout: 60000 };
 const PASS = 'correct-horse-battery';
@@ -106,5 +107,36 @@ describe('log lines', { skip: TARGET === 'redis' && 'jugglite logs' }, () => {
 
   test('no password and no payload anywhere in the log', T, async () => {
     for (const s of [PASS, ...SECRETS]) assert.ok(!srv.output().includes(s), `the log contains ${s}`);
+  });
+});
+
+describe('log lines: the SSE side', { skip: TARGET === 'redis' && 'jugglite logs' }, () => {
+  let web;
+  before(async () => {
+    web = await startJugglite({ args: ['--max-conns', '1'], logLevel: 'debug' });
+  });
+  after(async () => { await web?.stop(); });
+
+  const webLine = async (re, timeout = 10000) => {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const m = web.output().match(re);
+      if (m) return m;
+      if (Date.now() > end) throw new Error(`no log line ${re} in:\n${web.logTail(40)}`);
+      await sleep(20);
+    }
+  };
+
+  test("at debug, each stream's peer and the channels it was registered to", T, async () => {
+    const s = await SseClient.open(web.ssePort, '/stream?channel=news,chat');
+    await s.waitBody((t) => t.includes('registered to channels'), 10000);
+    const peer = `${s.sock.localAddress}:${s.sock.localPort}`;
+    await webLine(new RegExp(`^\\S+ \\d+ DEBUG SSE stream id=\\d+ ${esc(peer)}: registered to channels: news, chat$`, 'm'));
+    // Over --max-conns (1): the next browser is shed, and the log says who and why.
+    const shed = await SseClient.open(web.ssePort, '/stream?channel=x');
+    const shedPeer = `${shed.sock.localAddress}:${shed.sock.localPort}`;
+    await webLine(new RegExp(`^\\S+ \\d+ INFO refused SSE client ${esc(shedPeer)}: --max-conns \\(1\\) reached$`, 'm'));
+    shed.close();
+    s.close();
   });
 });
