@@ -3,7 +3,8 @@
  * jl_server_t is the context every protocol reaches from its connections
  * (jl_server_of). It owns the loop, the listeners, the channel registry, the
  * connection set (conn.h) whose deferred work runs from one ev_prepare
- * watcher just before the loop sleeps, the relay publishes go through
+ * watcher just before the loop polls, one slice per iteration (an ev_idle
+ * watcher keeps the poll from sleeping while slices are left), the relay publishes go through
  * (relay.h), the counters, and the reply scratch buffer RESP commands build
  * their replies in.
  *
@@ -45,6 +46,7 @@ struct jl_server {
     size_t nlisteners;
     int reserve_fd;             /* spare fd for EMFILE, see server.c */
     ev_prepare flush_watcher;
+    ev_idle flush_resume;       /* active while the flush has slices left */
     ev_timer cron;
     ev_timer accept_backoff;
     ev_signal sigterm, sigint;
