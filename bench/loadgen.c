@@ -2062,7 +2062,8 @@ static int ctl_report(lg_ctl_t *x)
     double idle_per_conn = f->registered && x->rss_idle > x->rss_before
         ? (double)(x->rss_idle - x->rss_before) * 1024.0 / (double)f->registered : 0;
     int ok = !failed && !f->dropped && !lost && !f->dups && !f->ooo && !f->gaps
-             && !p->failed && !p->errors && !x->crashed && p->acked == o->publish;
+             && !p->failed && !p->errors && !x->crashed && p->acked == o->publish
+             && !x->ping.failed;
     const lg_hist_t *h = &f->hist;
 
     printf("== loadgen report ==\n");
