@@ -234,6 +234,8 @@ typedef struct lg_opts {
     double hold, settle, timeout;
     int pids[LG_MAX_PIDS], n_pids;
     int quiet;
+    double ping_every;          /* ms between PINGs of the bystander client, 0 = none */
+    int ping_port;
 } lg_opts_t;
 
 static void usage(FILE *f)
@@ -263,6 +265,11 @@ static void usage(FILE *f)
 "  --pub-path PATH       default /publish?channel=<channel>\n"
 "  --pub-token T         HTTP: send 'Authorization: Bearer T'\n"
 "  --window W            requests in flight (default 64)\n"
+"bystander:\n"
+"  --ping-every MS       an unrelated RESP client sends PING every MS ms during the\n"
+"                        publish phase, without waiting for replies (no coordinated\n"
+"                        omission); reports the round trips (ping_p50_us ...)\n"
+"  --ping-port P         its port (default --pub-port)\n"
 "run:\n"
 "  --hold S              hold connections idle S seconds before publishing\n"
 "  --settle S            pause after registration before publishing (default 0.2)\n"
@@ -319,7 +326,8 @@ enum {
     OPT_SSE = 256, OPT_RESP_SUBS, OPT_HOST, OPT_PORT, OPT_SSE_PORT, OPT_RESP_PORT, OPT_PATH,
     OPT_CHANNEL, OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_PROCS, OPT_PUBLISH, OPT_RATE,
     OPT_SIZE, OPT_PUB_PORT, OPT_PUB_HOST, OPT_PUB_PROTO, OPT_PUB_PATH, OPT_PUB_TOKEN, OPT_WINDOW,
-    OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP, OPT_FREE_PORTS
+    OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP, OPT_FREE_PORTS,
+    OPT_PING_EVERY, OPT_PING_PORT
 };
 
 static const struct option LG_LONGOPTS[] = {
@@ -336,7 +344,8 @@ static const struct option LG_LONGOPTS[] = {
     {"window", 1, 0, OPT_WINDOW}, {"hold", 1, 0, OPT_HOLD}, {"settle", 1, 0, OPT_SETTLE},
     {"timeout", 1, 0, OPT_TIMEOUT}, {"server-pid", 1, 0, OPT_PID},
     {"quiet", 0, 0, OPT_QUIET}, {"help", 0, 0, OPT_HELP},
-    {"free-ports", 1, 0, OPT_FREE_PORTS}, {0, 0, 0, 0}
+    {"free-ports", 1, 0, OPT_FREE_PORTS}, {"ping-every", 1, 0, OPT_PING_EVERY},
+    {"ping-port", 1, 0, OPT_PING_PORT}, {0, 0, 0, 0}
 };
 
 static int copy_str(char *dst, size_t cap, const char *s)
@@ -407,6 +416,8 @@ static int opt_apply(lg_opts_t *o, int c, const char *v, int *ports, int *nports
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_HELP: usage(stdout); exit(0);
     case OPT_FREE_PORTS: print_free_ports(atoi(v)); break;
+    case OPT_PING_EVERY: o->ping_every = atof(v); bad = o->ping_every < 0.1; break;
+    case OPT_PING_PORT: o->ping_port = atoi(v); bad = o->ping_port <= 0 || o->ping_port > 65535; break;
     default: return -1;
     }
     return bad ? -1 : 0;
@@ -437,6 +448,12 @@ static int opts_finish(lg_opts_t *o, const int *ports, int nports)
     }
     if (!o->pub_port)
         o->pub_port = nports ? ports[0] : 0;
+    if (!o->ping_port)
+        o->ping_port = o->pub_port;
+    if (o->ping_every > 0 && (!o->ping_port || !o->publish)) {
+        fprintf(stderr, "loadgen: --ping-every needs --publish and a port\n");
+        return -1;
+    }
     if (o->publish && !o->pub_port) {
         fprintf(stderr, "loadgen: --publish needs --pub-port or --port\n");
         return -1;
@@ -1374,6 +1391,24 @@ typedef struct lg_pub {
     char first_error[160];
 } lg_pub_t;
 
+/* The bystander: a RESP client that has nothing to do with the fan-out and
+ * sends PING on a fixed schedule while the publish phase runs, pipelining
+ * when replies are late, so a stalled server shows up in every PING it
+ * held (a client that waited for each reply would send fewer PINGs during
+ * a stall and hide it). Replies come back in order: a ring of send stamps. */
+#define LG_PING_RING 8192
+
+typedef struct lg_ping {
+    int fd;
+    ev_io rio;
+    ev_timer tick;
+    uint64_t sent_ns[LG_PING_RING];
+    uint64_t sent, got;
+    int matched;                /* bytes of "+PONG\r\n" seen so far */
+    int failed;
+    lg_hist_t hist;
+} lg_ping_t;
+
 /* ------------------------------------------------------------ controller */
 
 enum { X_CONNECT, X_HOLD, X_PUBLISH, X_FINISH, X_DONE };
@@ -1391,6 +1426,7 @@ typedef struct lg_ctl {
     lg_stats_t ready, fin;
     ev_timer deadline, hold;
     lg_pub_t pub;
+    lg_ping_t ping;
     int timed_out;
     uint64_t t_start, t_ready, t_pub0, t_end;
     uint64_t rss_before, rss_idle, rss_after, rss_closed;
@@ -1400,6 +1436,7 @@ typedef struct lg_ctl {
 static void ctl_publish_start(lg_ctl_t *x);
 static void ctl_check_complete(lg_ctl_t *x);
 static void ctl_finish(lg_ctl_t *x);
+static void ping_stop(lg_ctl_t *x);
 
 static void say(const lg_ctl_t *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const lg_ctl_t *x, const char *fmt, ...)
@@ -1534,6 +1571,7 @@ static void pub_reply(lg_ctl_t *x, int ok, const char *err)
     }
     if (p->acked == x->o->publish) {
         p->done = 1;
+        ping_stop(x);
         ev_timer_stop(x->loop, &p->pace);
         ctl_check_complete(x);
     }
@@ -1730,6 +1768,82 @@ static void pub_connect(lg_ctl_t *x)
     ev_io_start(x->loop, &p->wio);
 }
 
+/* -- the bystander ------------------------------------------------------- */
+
+static void ping_on_read(EV_P_ ev_io *io, int revents)
+{
+    lg_ctl_t *x = (lg_ctl_t *)((char *)io - offsetof(lg_ctl_t, ping.rio));
+    lg_ping_t *g = &x->ping;
+    static const char pong[] = "+PONG\r\n";
+    char buf[4096];
+    (void)revents;
+    ssize_t n = read(io->fd, buf, sizeof buf);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        g->failed = 1;
+        ev_io_stop(EV_A_ io);
+        ev_timer_stop(EV_A_ &g->tick);
+        return;
+    }
+    uint64_t now = lg_now_ns();
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] != pong[g->matched]) {
+            g->failed = 1;
+            return;
+        }
+        if (++g->matched < (int)sizeof pong - 1)
+            continue;
+        g->matched = 0;
+        if (g->got < g->sent)
+            hist_add(&g->hist, now - g->sent_ns[g->got++ % LG_PING_RING]);
+    }
+}
+
+static void ping_on_tick(EV_P_ ev_timer *t, int revents)
+{
+    lg_ctl_t *x = (lg_ctl_t *)((char *)t - offsetof(lg_ctl_t, ping.tick));
+    lg_ping_t *g = &x->ping;
+    (void)revents;
+    (void)EV_A;
+    if (g->failed || g->sent - g->got >= LG_PING_RING)
+        return;
+    g->sent_ns[g->sent % LG_PING_RING] = lg_now_ns();
+    if (write(g->fd, "PING\r\n", 6) != 6) {
+        g->failed = 1;
+        return;
+    }
+    g->sent++;
+}
+
+/* Connects (blocking: loopback, before the clock starts) and starts the
+ * schedule; a failure is reported, the run goes on. */
+static void ping_start(lg_ctl_t *x)
+{
+    lg_ping_t *g = &x->ping;
+    const lg_opts_t *o = x->o;
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->ping_port),
+                              .sin_addr = o->pub_addr};
+    int one = 1;
+    g->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (g->fd < 0 || connect(g->fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
+        g->failed = 1;
+        return;
+    }
+    setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(g->fd, F_SETFL, O_NONBLOCK);
+    ev_io_init(&g->rio, ping_on_read, g->fd, EV_READ);
+    ev_io_start(x->loop, &g->rio);
+    ev_timer_init(&g->tick, ping_on_tick, 0, o->ping_every / 1000.0);
+    ev_timer_start(x->loop, &g->tick);
+}
+
+static void ping_stop(lg_ctl_t *x)
+{
+    ev_timer_stop(x->loop, &x->ping.tick);
+    ev_io_stop(x->loop, &x->ping.rio);
+}
+
 /* -- phases -------------------------------------------------------------- */
 
 static void ctl_send_quit(lg_ctl_t *x)
@@ -1783,6 +1897,8 @@ static void ctl_publish_start(lg_ctl_t *x)
     x->t_pub0 = lg_now_ns();
     say(x, "publishing %" PRIu64 " x %zu B over %s at %s", o->publish, o->size,
         o->pub_proto == LG_RESP ? "RESP" : "HTTP", o->rate > 0 ? "a fixed rate" : "full speed");
+    if (o->ping_every > 0)
+        ping_start(x);
     p->started = 1;
     p->pace_t0 = ev_time();
     if (o->rate > 0) {
@@ -1849,6 +1965,7 @@ static void ctl_finish(lg_ctl_t *x)
     ev_timer_stop(x->loop, &x->pub.pace);
     ev_io_stop(x->loop, &x->pub.wio);
     ev_io_stop(x->loop, &x->pub.rio);
+    ping_stop(x);
     ctl_send_quit(x);
     if (x->n_final == x->nprocs) {
         x->phase = X_DONE;
@@ -1945,7 +2062,8 @@ static int ctl_report(lg_ctl_t *x)
     double idle_per_conn = f->registered && x->rss_idle > x->rss_before
         ? (double)(x->rss_idle - x->rss_before) * 1024.0 / (double)f->registered : 0;
     int ok = !failed && !f->dropped && !lost && !f->dups && !f->ooo && !f->gaps
-             && !p->failed && !p->errors && !x->crashed && p->acked == o->publish;
+             && !p->failed && !p->errors && !x->crashed && p->acked == o->publish
+             && !x->ping.failed;
     const lg_hist_t *h = &f->hist;
 
     printf("== loadgen report ==\n");
@@ -1977,6 +2095,12 @@ static int ctl_report(lg_ctl_t *x)
                "phase (stat %.0f ms) = %.3f us/event, %.3f us/publish\n",
                x->rss_before, x->rss_idle, x->rss_after, x->rss_closed, idle_per_conn,
                (double)sched_ns / 1e6, (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg);
+    const lg_hist_t *g = &x->ping.hist;
+    if (o->ping_every > 0)
+        printf("bystander PING: %" PRIu64 " sent, %" PRIu64 " answered%s; round trip (us) p50 %.0f"
+               "  p99 %.0f  max %.0f\n", x->ping.sent, x->ping.got,
+               x->ping.failed ? " (connection failed)" : "", us(hist_pct(g, 50)),
+               us(hist_pct(g, 99)), us(g->max));
     if (f->first_error[0])
         printf("first error   : %s\n", f->first_error);
     if (p->first_error[0])
@@ -1992,14 +2116,17 @@ static int ctl_report(lg_ctl_t *x)
            " lat_p50_us=%.0f lat_p90_us=%.0f lat_p99_us=%.0f lat_max_us=%.0f"
            " rss_before_kb=%" PRIu64 " rss_idle_kb=%" PRIu64 " rss_after_kb=%" PRIu64
            " rss_closed_kb=%" PRIu64 " idle_bytes_per_conn=%.0f srv_cpu_ms=%.1f"
-           " srv_cpu_stat_ms=%.0f srv_cpu_us_per_event=%.3f srv_cpu_us_per_msg=%.3f timed_out=%d\n",
+           " srv_cpu_stat_ms=%.0f srv_cpu_us_per_event=%.3f srv_cpu_us_per_msg=%.3f timed_out=%d"
+           " ping_sent=%" PRIu64 " ping_got=%" PRIu64 " ping_p50_us=%.0f ping_p99_us=%.0f"
+           " ping_max_us=%.0f\n",
            ok ? "ok" : "fail", o->n_sse, o->n_resp, x->nprocs, o->src_addrs, f->registered,
            failed, f->dropped, f->registered - f->dropped, connect_s, o->publish, o->size, o->rate, p->sent, p->acked,
            p->errors, p->receivers, pub_s, pub_rate, expected, f->delivered, lost, f->gaps,
            f->dups, f->ooo, f->foreign, deliver_s, eps, us(hist_pct(h, 50)),
            us(hist_pct(h, 90)), us(hist_pct(h, 99)), us(h->max), x->rss_before, x->rss_idle,
            x->rss_after, x->rss_closed, idle_per_conn, (double)sched_ns / 1e6,
-           (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg, x->timed_out);
+           (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg, x->timed_out, x->ping.sent,
+           x->ping.got, us(hist_pct(g, 50)), us(hist_pct(g, 99)), us(g->max));
     fflush(stdout);
     return ok ? 0 : 1;
 }
@@ -2091,6 +2218,7 @@ int main(int argc, char **argv)
         return 2;
     x.o = &o;
     x.pub.fd = -1;
+    x.ping.fd = -1;
     if ((x.nprocs = plan_procs(&o)) < 0)
         return 2;
     x.t_start = lg_now_ns();
@@ -2127,5 +2255,7 @@ int main(int argc, char **argv)
     }
     if (x.pub.fd >= 0)
         close(x.pub.fd);
+    if (x.ping.fd >= 0)
+        close(x.ping.fd);
     return ctl_report(&x);
 }

@@ -72,8 +72,9 @@ echo "smoke: jugglite pid $server_pid, RESP :$resp_port, SSE :$sse_port"
 status=0
 run_pass "mixed 300 SSE + 200 RESP, 200 x 64 B flat out" \
     --sse 300 --resp-subs 200 --channel smoke1 --publish 200 --size 64 || status=1
-run_pass "200 SSE over 4 source addresses, 100 x 1 KiB at 400/s" \
-    --sse 200 --src-addrs 4 --channel smoke2 --publish 100 --size 1024 --rate 400 || status=1
+run_pass "200 SSE over 4 source addresses, 100 x 1 KiB at 400/s, a bystander PING every 5 ms" \
+    --sse 200 --src-addrs 4 --channel smoke2 --publish 100 --size 1024 --rate 400 \
+    --ping-every 5 || status=1
 run_pass "100 RESP, 2 worker processes, 300 x 200 B window 8" \
     --resp-subs 100 --procs 2 --channel smoke3 --publish 300 --size 200 --window 8 || status=1
 

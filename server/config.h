@@ -47,6 +47,7 @@ typedef struct jl_config {
     double head_timeout;        /* seconds to receive a complete HTTP request head */
     double idle_timeout;        /* seconds; closes idle non-subscribed connections (0: never) */
     double shutdown_timeout;
+    size_t flush_slice;         /* fan-out connections written per loop pass before reading again */
     /* upstream bridge */
     char *upstream;
     double upstream_linger;

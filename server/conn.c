@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #define CONN_READ_CHUNK 16384
-#define RUN_PASSES 4            /* flush/free rounds in one jl_conn_set_run */
 
 static void conn_destroy(jl_conn_t *c)
 {
@@ -162,14 +161,25 @@ static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
  * finds a whole window of them -- bigger batches, fewer writev calls per
  * event, and a loop that never sits idle waiting for a publisher that has
  * not yet been answered. Order across connections changes nothing else:
- * each connection's own bytes stay in order.
+ * each connection's own bytes stay in order. A connection already waiting
+ * in the fan-out part that gets a reply moves to the reply segment: its
+ * reply must not wait behind a slice of someone else's fan-out.
  *
- * set->reply_last is the last connection of the front segment: cleared when
- * it leaves the list (flushed or closed), so it always points into the list
- * or is NULL. */
+ * set->reply_last is the last connection of the front segment (c->in_reply
+ * marks its members): when it leaves the list the one before it, if any,
+ * takes its place, so it always points into the list or is NULL.
+ *
+ * A socket that refused bytes (its write watcher is on) is not marked: the
+ * watcher writes everything queued once the peer reads, and a slice would
+ * only hear EAGAIN again. */
+static int socket_full(const jl_conn_t *c)
+{
+    return !c->connecting && ev_is_active(&c->wio);
+}
+
 static void mark_pending(jl_conn_t *c)
 {
-    if (jl_list_linked(&c->pending))
+    if (jl_list_linked(&c->pending) || socket_full(c))
         return;
     jl_list_push(&c->set->pending, &c->pending);
 }
@@ -177,19 +187,26 @@ static void mark_pending(jl_conn_t *c)
 static void mark_pending_reply(jl_conn_t *c)
 {
     jl_conn_set_t *set = c->set;
-    if (jl_list_linked(&c->pending))
+    if (c->in_reply || socket_full(c))
         return;
+    jl_list_remove(&c->pending);    /* out of the fan-out part, if there */
     if (set->reply_last != NULL)
         jl_list_push(set->reply_last->pending.next, &c->pending);   /* after reply_last */
     else
         jl_list_push(set->pending.next, &c->pending);               /* at the front */
     set->reply_last = c;
+    c->in_reply = 1;
 }
 
 static void unmark_pending(jl_conn_t *c)
 {
-    if (c->set->reply_last == c)
-        c->set->reply_last = NULL;
+    jl_conn_set_t *set = c->set;
+    if (set->reply_last == c) {
+        /* The segment is contiguous from the front: the one before is in it. */
+        jl_list_t *prev = c->pending.prev;
+        set->reply_last = prev == &set->pending ? NULL : JL_CONTAINER_OF(prev, jl_conn_t, pending);
+    }
+    c->in_reply = 0;
     jl_list_remove(&c->pending);
 }
 
@@ -254,24 +271,25 @@ void jl_conn_set_init(jl_conn_set_t *set, struct ev_loop *loop, const jl_config_
     jl_list_init(&set->closing);
 }
 
-static void flush_pending(jl_conn_set_t *set)
+/* One slice (see conn.h): the whole reply segment -- what the loop has just
+ * read, bounded by the input of one pass -- then at most cfg->flush_slice
+ * fan-out connections from the front. Each leaves the list before its
+ * writev, so a connection that gets more output during the slice (a flush
+ * may close a connection, and its owner may queue output elsewhere) goes
+ * to the back and waits its turn: nobody is written twice in a slice while
+ * another waits, and a slice always ends. */
+static void flush_slice(jl_conn_set_t *set)
 {
-    /* Take the list first: a flush may close a connection, and a close may
-     * make its owner queue output elsewhere; that waits for the next pass. */
-    jl_list_t todo;
-    jl_list_init(&todo);
-    if (!jl_list_empty(&set->pending)) {
-        todo.next = set->pending.next;
-        todo.prev = set->pending.prev;
-        todo.next->prev = &todo;
-        todo.prev->next = &todo;
-        jl_list_init(&set->pending);
-    }
-    set->reply_last = NULL;
-    while (!jl_list_empty(&todo)) {
-        jl_list_t *it = todo.next;
-        jl_list_remove(it);
-        jl_conn_flush(JL_CONTAINER_OF(it, jl_conn_t, pending));
+    size_t budget = set->cfg->flush_slice;
+    while (!jl_list_empty(&set->pending)) {
+        jl_conn_t *c = JL_CONTAINER_OF(set->pending.next, jl_conn_t, pending);
+        if (!c->in_reply) {
+            if (budget == 0)
+                return;
+            budget--;
+        }
+        unmark_pending(c);
+        jl_conn_flush(c);
     }
 }
 
@@ -283,13 +301,9 @@ static void free_closed(jl_conn_set_t *set)
 
 int jl_conn_set_run(jl_conn_set_t *set)
 {
-    for (int pass = 0; pass < RUN_PASSES; pass++) {
-        flush_pending(set);
-        free_closed(set);
-        if (jl_list_empty(&set->pending) && jl_list_empty(&set->closing))
-            return 0;
-    }
-    return 1;
+    flush_slice(set);
+    free_closed(set);
+    return !jl_list_empty(&set->pending) || !jl_list_empty(&set->closing);
 }
 
 void jl_conn_set_close_all(jl_conn_set_t *set, const char *why)
@@ -309,6 +323,7 @@ static void conn_setup(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *op
     c->id = ++set->next_id;
     c->created = c->last_active = ev_now(set->loop);
     c->pending.next = c->pending.prev = NULL;
+    c->in_reply = 0;
     ev_io_init(&c->rio, conn_on_readable, fd, EV_READ);
     ev_io_init(&c->wio, conn_on_writable, fd, EV_WRITE);
     jl_list_push(&set->all, &c->all);

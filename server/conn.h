@@ -10,11 +10,14 @@
  *
  * Every connection belongs to one jl_conn_set_t, the server's (server.h):
  * the lists of live, pending and closed connections that the server's loop
- * hook runs with jl_conn_set_run before the loop sleeps.
+ * hook runs with jl_conn_set_run before the loop polls.
  *
  * Writes are never made on the spot: jl_conn_push / jl_conn_append queue
- * bytes and mark the connection pending; jl_conn_set_run flushes every
- * pending connection once (one writev each).
+ * bytes and mark the connection pending; jl_conn_set_run flushes pending
+ * connections in slices (one writev each, at most --flush-slice fan-out
+ * connections per slice), and the loop reads input between two slices.
+ * What is read meanwhile queues behind what the connections still waiting
+ * already hold, so their turn writes several events at once.
  *
  * Closing is deferred: jl_conn_close only marks the connection, stops its
  * watchers and queues it; jl_conn_set_run frees it after the current
@@ -82,6 +85,7 @@ struct jl_conn {
     uint8_t outgoing;           /* made by jl_conn_connect: no client limits apply */
     uint8_t connecting;         /* outgoing, connect() still in progress */
     uint8_t paused;             /* jl_conn_pause: input left unread until resumed */
+    uint8_t in_reply;           /* in the reply segment of set->pending (conn.c) */
     uint64_t id;
     jl_buf_t in;
     jl_outq_t out;
@@ -94,10 +98,12 @@ struct jl_conn {
 
 void jl_conn_set_init(jl_conn_set_t *set, struct ev_loop *loop, const jl_config_t *cfg,
                       jl_stats_t *stats);
-/* The loop's deferred work: flushes every pending connection (one writev
- * each; what the socket refuses arms its write watcher), then frees the
- * closed ones, and again while a free made more work. Returns 1 if work is
- * left for another pass (the caller must not let the loop sleep), else 0. */
+/* The loop's deferred work, one slice of it: flushes every connection that
+ * got a reply, then at most cfg->flush_slice connections that only got
+ * fan-out, oldest first (one writev each; what the socket refuses arms its
+ * write watcher), then frees the closed ones. Returns 1 if work is left:
+ * the caller must poll without sleeping and call again (input read in
+ * between is queued behind what is still pending), else 0. */
 int jl_conn_set_run(jl_conn_set_t *set);
 /* Closes every connection now and frees them all (server exit). */
 void jl_conn_set_close_all(jl_conn_set_t *set, const char *why);

@@ -1,11 +1,15 @@
 /* server.c -- the loop, the listeners, and the loop's deferred work.
  *
  * Everything runs on one libev loop. The deferred work of the connection
- * set (conn.c: flush every pending connection with one writev, then free
+ * set (conn.c: flush pending connections with one writev each, then free
  * the closed ones) runs from an ev_prepare watcher, i.e. once per iteration
- * just before the loop sleeps (Redis's beforeSleep). Under load many
- * messages leave in one syscall. A one-second cron runs protocol timeouts
- * and the shutdown deadline.
+ * just before the loop polls (Redis's beforeSleep). One iteration writes
+ * one bounded slice; while work is left an ev_idle watcher keeps the poll
+ * from sleeping, so the loop reads whatever arrived and the next prepare
+ * writes the next slice. A big fan-out thus never holds other clients for
+ * longer than a slice, and what they publish meanwhile joins the queues
+ * still waiting, so under load many messages leave in one syscall. A
+ * one-second cron runs protocol timeouts and the shutdown deadline.
  *
  * The server knows no protocol: each listener carries the accept function
  * it was opened with, and publishes go through srv->relay. */
@@ -51,10 +55,23 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)revents;
     jl_server_t *srv = JL_CONTAINER_OF(w, jl_server_t, flush_watcher);
+    /* More work: an active idle watcher makes this iteration's poll return
+     * at once, after which the next prepare writes the next slice. (Feeding
+     * the prepare event instead would run it again before the poll.) */
     if (jl_conn_set_run(&srv->conns))
-        ev_feed_event(loop, w, EV_PREPARE);     /* more work: do not sleep yet */
+        ev_idle_start(loop, &srv->flush_resume);
+    else
+        ev_idle_stop(loop, &srv->flush_resume);
     if (srv->shutting_down && jl_list_empty(&srv->conns.all))
         ev_break(loop, EVBREAK_ALL);
+}
+
+/* Only there to keep the poll from sleeping while slices are left. */
+static void on_flush_resume(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
 }
 
 static void on_cron(struct ev_loop *loop, ev_timer *w, int revents)
@@ -360,6 +377,7 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
 
     ev_prepare_init(&srv->flush_watcher, on_prepare);
     ev_prepare_start(srv->loop, &srv->flush_watcher);
+    ev_idle_init(&srv->flush_resume, on_flush_resume);
     ev_timer_init(&srv->cron, on_cron, 1., 1.);
     ev_timer_start(srv->loop, &srv->cron);
     ev_timer_init(&srv->accept_backoff, on_accept_backoff, 0.5, 0.);
@@ -406,6 +424,7 @@ void jl_server_free(jl_server_t *srv)
     if (srv->reserve_fd >= 0)
         close(srv->reserve_fd);
     ev_prepare_stop(srv->loop, &srv->flush_watcher);
+    ev_idle_stop(srv->loop, &srv->flush_resume);
     ev_timer_stop(srv->loop, &srv->cron);
     ev_timer_stop(srv->loop, &srv->accept_backoff);
     ev_signal_stop(srv->loop, &srv->sigterm);

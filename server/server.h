@@ -3,9 +3,11 @@
  * jl_server_t is the context every protocol reaches from its connections
  * (jl_server_of). It owns the loop, the listeners, the channel registry, the
  * connection set (conn.h) whose deferred work runs from one ev_prepare
- * watcher just before the loop sleeps, the relay publishes go through
- * (relay.h), the MONITOR sinks (monitor.h), the counters, and the reply
- * scratch buffer RESP commands build their replies in.
+ * watcher just before the loop polls, one slice per iteration (an ev_idle
+ * watcher keeps the poll from sleeping while slices are left), the relay
+ * publishes go through (relay.h), the MONITOR sinks (monitor.h), the
+ * counters, and the reply scratch buffer RESP commands build their replies
+ * in.
  *
  * It knows no protocol: a listener hands every accepted socket to the accept
  * function it was opened with (main.c wires the RESP and HTTP ones). */
@@ -49,6 +51,7 @@ struct jl_server {
     double refused_logged_at;   /* when a refusal over --max-conns was last logged; 0: never */
     size_t refused_unlogged;    /* refused since then without a line */
     ev_prepare flush_watcher;
+    ev_idle flush_resume;       /* active while the flush has slices left */
     ev_timer cron;
     ev_timer accept_backoff;
     ev_signal sigterm, sigint;

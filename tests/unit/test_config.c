@@ -238,6 +238,7 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_true(a->head_timeout == b->head_timeout);
     assert_true(a->idle_timeout == b->idle_timeout);
     assert_true(a->shutdown_timeout == b->shutdown_timeout);
+    assert_int_equal(a->flush_slice, b->flush_slice);
     assert_strings_equal(a->upstream, b->upstream);
     assert_true(a->upstream_linger == b->upstream_linger);
     assert_true(a->upstream_backoff_min == b->upstream_backoff_min);
@@ -288,6 +289,7 @@ static void test_config_defaults(void **state)
     assert_true(c->head_timeout == 10);
     assert_true(c->idle_timeout == 0);
     assert_true(c->shutdown_timeout == 5);
+    assert_int_equal(c->flush_slice, 256);
     assert_null(c->upstream);
     assert_true(c->upstream_linger == 30);
     assert_true(c->upstream_backoff_min == 0.1);
@@ -332,6 +334,7 @@ static const char *const every_option[] = {
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
     "--obuf-soft", "5mb", "--obuf-soft-seconds", "7.5", "--max-header-size", "1kb",
     "--head-timeout", "3", "--idle-timeout", "42", "--shutdown-timeout", "8",
+    "--flush-slice", "17",
     "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
     "--upstream-backoff-max", "20", "--log-level", "debug", NULL,
 };
@@ -376,6 +379,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_true(c->head_timeout == 3);
     assert_true(c->idle_timeout == 42);
     assert_true(c->shutdown_timeout == 8);
+    assert_int_equal(c->flush_slice, 17);
     assert_string_equal(c->upstream, "redis://h:1");
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
