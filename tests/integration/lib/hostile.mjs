@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { RawClient, encode, sleep, trackSocket, untrackSocket, withTimeout, httpRequest } from './harness.mjs';
 
 export const WRAPPED = Boolean(process.env.JUGGLITE_WRAPPER || process.env.JL_VALGRIND);
-export const SANITIZED = process.env.JL_SANITIZED === '1' || /(^|\/)asan(\/|$)/.test(process.env.JL_BUILD_DIR || '');
+export const SANITIZED = process.env.JL_SANITIZED === '1' || /(^|[\/-])asan(\/|$)/.test(process.env.JL_BUILD_DIR || '');
 export const MiB = 1 << 20;
 
 /** Pick a size: normal build, sanitized build, wrapped (valgrind) run. */
