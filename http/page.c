@@ -7,11 +7,14 @@
  * '<', '>' and '&' as \u escapes, so no configured path can close the
  * script element.
  *
- * Element ids are a contract with tests/integration/browser.test.mjs:
- * #channel, #types, #subscribe, #close, #state, #log, #token, #payload,
- * #publish, #publish-result, #publish-note. Every event appended to #log is
- * an <li class="event"> with data-type and data-id attributes. Event data is
- * inserted with textContent, never as HTML. */
+ * Element ids are a contract with tests/integration/browser.test.mjs and
+ * browser_page.test.mjs: #channel, #pattern, #types, #subscribe, #close,
+ * #state, #subscribe-result, #registration, #registered, #dropped,
+ * #dropped-why, #log, #token, #payload, #publish-channel, #publish,
+ * #publish-result, #publish-note. Every event appended to #log is an
+ * <li class="event"> with a data-type attribute, and a data-id attribute
+ * only when the event carried an id. Event data is inserted with
+ * textContent, never as HTML. */
 #include "http/page.h"
 
 /* The page's bytes before and after the marker, embedded at build time
