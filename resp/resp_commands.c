@@ -224,6 +224,22 @@ static void append_answer(jl_buf_t *out, const jl_relay_reply_t *r)
         jl_resp_integer(out, r->receivers);
 }
 
+/* Queues an answer that came after its command: the count (every bridged
+ * publish) without an allocation, an error through a buffer. */
+static void send_answer(jl_resp_client_t *c, const jl_relay_reply_t *r)
+{
+    if (r->error == NULL) {
+        char num[32];
+        int n = snprintf(num, sizeof num, ":%lld\r\n", r->receivers);
+        jl_conn_append(&c->conn, num, (size_t)n);
+        return;
+    }
+    jl_buf_t b = {0};
+    append_answer(&b, r);
+    jl_conn_append(&c->conn, b.data, b.len);
+    jl_buf_free(&b);
+}
+
 /* The relay's answer to this client's PUBLISH. At once (the local relay):
  * it is the command's reply. Later (an upstream): it goes out on its own,
  * then what the client was sent meanwhile, and the client reads again. */
@@ -235,12 +251,8 @@ static void publish_done(void *ud, const jl_relay_reply_t *r)
         append_answer(scratch_of(c), r);
         return;
     }
-    if (!(c->flags & JL_RESP_WAIT_SILENT)) {
-        jl_buf_t b = {0};
-        append_answer(&b, r);
-        jl_conn_append(&c->conn, b.data, b.len);
-        jl_buf_free(&b);
-    }
+    if (!(c->flags & JL_RESP_WAIT_SILENT))
+        send_answer(c, r);
     c->flags &= (uint16_t)~(JL_RESP_BLOCKED | JL_RESP_WAIT_SILENT);
     release_deferred(c);
     jl_conn_resume(&c->conn);
