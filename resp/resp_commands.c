@@ -55,6 +55,9 @@ enum {
      * CMD_MAY_REPLICATE; the last is hidden from COMMAND INFO): refused to a
      * MONITOR client, which Redis treats as a replica. */
     CMD_KEYSPACE = 1 << 4,
+    /* Redis's CMD_ADMIN as MONITOR sees it: "too dangerous to be shown"
+     * (CONFIG GET would show requirepass). */
+    CMD_ADMIN = 1 << 5,
 };
 
 typedef struct command command_t;
@@ -1176,8 +1179,8 @@ static const command_t client_subs[] = {
     {.name = "help", .arity = 2, .proc = cmd_client_help, .info_flags = "loading stale", .acl = "@slow @connection"},
     {.name = "id", .arity = 2, .proc = cmd_client_id, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
     {.name = "info", .arity = 2, .proc = cmd_client_info, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
-    {.name = "kill", .arity = -3, .proc = cmd_client_kill, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous @connection"},
-    {.name = "list", .arity = -2, .proc = cmd_client_list, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous @connection"},
+    {.name = "kill", .arity = -3, .flags = CMD_ADMIN, .proc = cmd_client_kill, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous @connection"},
+    {.name = "list", .arity = -2, .flags = CMD_ADMIN, .proc = cmd_client_list, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous @connection"},
     {.name = "reply", .arity = 3, .proc = cmd_client_reply, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
     {.name = "setinfo", .arity = 4, .proc = cmd_client_setinfo, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
     {.name = "setname", .arity = 3, .proc = cmd_client_setname, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
@@ -1185,7 +1188,7 @@ static const command_t client_subs[] = {
 };
 
 static const command_t config_subs[] = {
-    {.name = "get", .arity = -3, .proc = cmd_config_get, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
+    {.name = "get", .arity = -3, .flags = CMD_ADMIN, .proc = cmd_config_get, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
     {.name = "help", .arity = 2, .proc = cmd_config_help, .info_flags = "loading stale", .acl = "@slow"},
     {0},
 };
@@ -1210,7 +1213,7 @@ static const command_t command_table[] = {
     {.name = "exec", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_exec, .info_flags = "noscript loading stale skip_slowlog", .acl = "@slow @transaction"},
     {.name = "hello", .arity = -1, .flags = CMD_NOAUTH, .proc = cmd_hello, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "info", .arity = -1, .proc = cmd_info, .info_flags = "loading stale", .acl = "@slow @dangerous"},
-    {.name = "monitor", .arity = 1, .proc = cmd_monitor, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
+    {.name = "monitor", .arity = 1, .flags = CMD_ADMIN, .proc = cmd_monitor, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
     {.name = "multi", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_multi, .info_flags = "noscript loading stale fast allow_busy", .acl = "@fast @transaction"},
     {.name = "ping", .arity = -1, .flags = CMD_PUBSUB_OK, .proc = cmd_ping, .info_flags = "fast", .acl = CONN_ACL},
     {.name = "psubscribe", .arity = -2, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_psubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow"},
@@ -1289,27 +1292,18 @@ static const command_t *resolve(jl_resp_client_t *c, const args_t *a, const comm
 
 /* ---- MONITOR ---- */
 
-static int has_word(const char *words, const char *w)
-{
-    size_t n = strlen(w);
-    for (const char *p = words; p && (p = strstr(p, w)) != NULL; p += n)
-        if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
 /* Redis's call(): a command that ran is shown to every monitor, after it
  * ran (so SELECT shows its new db, and RESET is not shown to the monitor it
- * ends), except admin commands ("too dangerous to be shown") and those
- * flagged skip_monitor. Commands refused before running (unknown, arity,
- * NOAUTH, context, replica) or queued by MULTI are not shown; queued ones
- * are when EXEC runs them, before the EXEC itself. cmd is NULL for QUIT. */
+ * ends), except admin commands ("too dangerous to be shown"). Commands
+ * refused before running (unknown, arity, NOAUTH, context, replica) or
+ * queued by MULTI are not shown; queued ones are when EXEC runs them,
+ * before the EXEC itself. cmd is NULL for QUIT. */
 static void feed_monitors(jl_resp_client_t *c, const command_t *cmd, const args_t *a)
 {
     jl_server_t *srv = c->resp->srv;
     if (a->redacted == NULL || srv->monitors.count == 0)
         return;
-    if (cmd && (has_word(cmd->info_flags, "admin") || has_word(cmd->info_flags, "skip_monitor")))
+    if (cmd && (cmd->flags & CMD_ADMIN))
         return;
     static const char redacted[] = "(redacted)";
     const char **argv = jl_malloc(a->argc * sizeof *argv);
