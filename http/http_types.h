@@ -108,12 +108,15 @@ typedef struct jl_http_session {
     jl_http_req_t *req;         /* the request being read; NULL on a stream */
     uint8_t state;              /* jl_http_state_t */
     uint8_t over_cap;           /* accepted at --max-conns: shed it */
+    uint32_t ignored;           /* bytes received on a stream after its head */
     /* the stream (sse_stream.c) */
     jl_sink_t sink;             /* ops == NULL until the stream subscribes */
     jl_list_t stream;           /* http->streams while a stream */
     ev_timer *longpoll;         /* long-poll streams only */
     jl_sse_wait_t *wait;        /* bridged, until its subscriptions are confirmed */
-    uint32_t ignored;           /* bytes received on a stream after its head */
+    /* The last event sent: its history id, or {0, walk} for one without an
+     * id; a stream reached by a channel and a pattern sends an event once. */
+    jl_hist_id_t last;
 } jl_http_session_t;
 
 /* The HTTP side's state, one per server, owned by main.c (jl_http_new).

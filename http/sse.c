@@ -100,17 +100,29 @@ static void append_json_field(jl_buf_t *b, const char *name, const json_t *v)
 
 /* JSON_ALLOW_NUL: a "\u0000" in some other member must not cost the
  * payload its event/id; a NUL in event/id itself is caught by
- * field_value_safe. */
-static void append_promoted_fields(jl_buf_t *b, const char *payload, size_t len)
+ * field_value_safe. Without a usable JSON id the server's id (if any) is
+ * written; *app says where a JSON id's value went (len 0: none). */
+static void append_promoted_fields(jl_buf_t *b, const char *payload, size_t len,
+                                   const char *id, size_t id_len, jl_sse_span_t *app)
 {
-    if (!looks_like_object(payload, len))
-        return;
-    json_t *root = json_loadb(payload, len, JSON_ALLOW_NUL, NULL);
+    json_t *root = NULL;
+    app->off = app->len = 0;
+    if (looks_like_object(payload, len))
+        root = json_loadb(payload, len, JSON_ALLOW_NUL, NULL);
+    size_t before = b->len;
     if (json_is_object(root)) {
         append_json_field(b, "event", json_object_get(root, "event"));
+        before = b->len;
         append_json_field(b, "id", json_object_get(root, "id"));
     }
     json_decref(root);
+    if (b->len > before) {
+        app->off = before + 4;              /* "id: " */
+        app->len = b->len - before - 5;     /* and the "\n" */
+        return;
+    }
+    if (id != NULL)
+        append_field(b, "id", id, id_len);
 }
 
 /* First CR or LF in [p, end), or end. */
@@ -140,13 +152,27 @@ static void append_data(jl_buf_t *b, const char *payload, size_t len)
     }
 }
 
-void jl_sse_event(jl_buf_t *b, const char *payload, size_t len)
+void jl_sse_event_id(jl_buf_t *b, const char *payload, size_t len, const char *id,
+                     size_t id_len, jl_sse_span_t *app)
 {
+    jl_sse_span_t ignored;
     if (len == 0)
         payload = ""; /* callers may pass NULL, 0; NULL + 0 is not C */
-    jl_buf_reserve(b, len + sizeof "data: \n\n");
-    append_promoted_fields(b, payload, len);
+    jl_buf_reserve(b, len + id_len + sizeof "id: \ndata: \n\n");
+    append_promoted_fields(b, payload, len, id, id_len, app ? app : &ignored);
     append_data(b, payload, len);
+    jl_buf_append_char(b, '\n');
+}
+
+void jl_sse_event(jl_buf_t *b, const char *payload, size_t len)
+{
+    jl_sse_event_id(b, payload, len, NULL, 0, NULL);
+}
+
+void jl_sse_gap(jl_buf_t *b, const char *json, size_t len)
+{
+    jl_buf_append_str(b, "event: jugglite-gap\n");
+    append_data(b, json, len);
     jl_buf_append_char(b, '\n');
 }
 

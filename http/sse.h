@@ -36,6 +36,23 @@
  * Duplicate members: the last one wins (as with Ruby's JSON.parse). */
 void jl_sse_event(jl_buf_t *b, const char *payload, size_t len);
 
+/* Where, in the buffer, a value was written. */
+typedef struct jl_sse_span {
+    size_t off, len;
+} jl_sse_span_t;
+
+/* jl_sse_event with the server's id: written as "id: I" unless the payload
+ * brings its own JSON id, which wins (Jugglite); *app (may be NULL) says
+ * where that JSON id's value is in b (len 0: the server's id was used).
+ * id must hold no CR, LF or NUL. */
+void jl_sse_event_id(jl_buf_t *b, const char *payload, size_t len, const char *id,
+                     size_t id_len, jl_sse_span_t *app);
+
+/* Appends the named event that tells a resuming stream it missed events:
+ * "event: jugglite-gap\ndata: <json>\n\n" (no id, so the browser keeps
+ * the id it had). */
+void jl_sse_gap(jl_buf_t *b, const char *json, size_t len);
+
 /* Appends ": <text>\n". A CR or LF in text is written as a space, so a
  * comment can never become a field or end the event. */
 void jl_sse_comment(jl_buf_t *b, const char *text);

@@ -31,9 +31,11 @@
 #include "http/http_response.h"
 #include "http/query.h"
 #include "http/sse.h"
+#include "server/history.h"
 #include "server/log.h"
 #include "server/server.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,21 +102,48 @@ static void longpoll_fire(struct ev_loop *loop, ev_timer *w, int revents)
     jl_conn_close_after_flush(&s->conn);
 }
 
+/* The event frame, built once per publish and shared: with the history's
+ * id when the message has one (the history's encoder built it already). */
+static jl_frame_t *event_frame(jl_http_t *h, jl_msg_t *msg)
+{
+    jl_frame_t *f = msg->frames[JL_FRAME_SSE];
+    if (f != NULL)
+        return f;
+    char id[JL_HIST_ID_MAX];
+    size_t id_len = msg->has_id ? jl_hist_id_format(msg->id, id) : 0;
+    jl_buf_t *scratch = &h->scratch;
+    scratch->len = 0;
+    jl_sse_event_id(scratch, msg->payload, msg->payload_len, msg->has_id ? id : NULL, id_len,
+                    NULL);
+    f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch->data, scratch->len);
+    if (scratch->cap > SCRATCH_KEEP)
+        jl_buf_free(scratch);
+    return f;
+}
+
+/* Once per stream: an event already sent (the same publish through a
+ * channel and a pattern, or one the resume replayed) is not sent again. */
+static int already_sent(jl_http_session_t *s, const jl_msg_t *msg)
+{
+    jl_hist_id_t walk = {0, msg->seq};
+    if (msg->has_id) {
+        if (jl_hist_id_cmp(msg->id, s->last) <= 0)
+            return 1;
+        s->last = msg->id;
+        return 0;
+    }
+    if (s->last.ms == 0 && s->last.seq == msg->seq)
+        return 1;
+    s->last = walk;
+    return 0;
+}
+
 static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
 {
     jl_http_session_t *s = JL_CONTAINER_OF(sink, jl_http_session_t, sink);
-    if (s->conn.closing)
+    if (s->conn.closing || already_sent(s, msg))
         return 0;
-    jl_frame_t *f = msg->frames[JL_FRAME_SSE];
-    if (f == NULL) {
-        jl_buf_t *scratch = &s->http->scratch;
-        scratch->len = 0;
-        jl_sse_event(scratch, msg->payload, msg->payload_len);
-        f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch->data, scratch->len);
-        if (scratch->cap > SCRATCH_KEEP)
-            jl_buf_free(scratch);
-    }
-    jl_conn_push(&s->conn, f);
+    jl_conn_push(&s->conn, event_frame(s->http, msg));
     s->http->srv->stats.sse_events_sent++;
     if (s->longpoll) {
         /* (Re)armed by every event, never by keepalives (Jugglite). */
@@ -124,6 +153,26 @@ static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
         ev_timer_start(loop, s->longpoll);
     }
     return 1;
+}
+
+/* The history's encoder: the frame every subscriber will share. */
+static jl_frame_t *encode_for_history(void *ud, jl_msg_t *msg, const char *id, size_t id_len,
+                                      uint16_t *app_off, uint16_t *app_len)
+{
+    jl_http_t *h = ud;
+    jl_sse_span_t app;
+    jl_buf_t *scratch = &h->scratch;
+    scratch->len = 0;
+    jl_sse_event_id(scratch, msg->payload, msg->payload_len, id, id_len, &app);
+    jl_frame_unref(msg->frames[JL_FRAME_SSE]);
+    jl_frame_t *f = msg->frames[JL_FRAME_SSE] = jl_frame_from(scratch->data, scratch->len);
+    if (scratch->cap > SCRATCH_KEEP)
+        jl_buf_free(scratch);
+    /* A JSON id too long to locate cheaply is not resumable by itself. */
+    int fits = app.len > 0 && app.off + app.len <= UINT16_MAX;
+    *app_off = fits ? (uint16_t)app.off : 0;
+    *app_len = fits ? (uint16_t)app.len : 0;
+    return f;
 }
 
 static const jl_sink_ops_t stream_sink_ops = {.deliver = stream_deliver};
@@ -296,6 +345,122 @@ static void longpoll_init(jl_http_session_t *s)
     s->longpoll->data = s;
 }
 
+/* ---- resuming (see docs/history.md) ---- */
+
+/* The frames a resume sends, in order, held until the registration comment
+ * has been queued in front of them. */
+typedef struct resume {
+    jl_frame_t **f;
+    size_t n, cap;
+    jl_hist_id_t last;
+} resume_t;
+
+static void resume_add(resume_t *r, jl_frame_t *f)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->f = jl_realloc(r->f, r->cap * sizeof *r->f);
+    }
+    r->f[r->n++] = f;
+}
+
+static void resume_entry(void *ud, const jl_hist_entry_t *e)
+{
+    resume_t *r = ud;
+    resume_add(r, jl_frame_ref(e->frame));
+    r->last = e->id;
+}
+
+/* The header, else ?lastEventId= / ?last_event_id= (polyfills). */
+static const char *last_event_id(const jl_http_req_t *r, const jl_query_t *q, size_t *len)
+{
+    if (r->last_event_id != NULL) {
+        *len = strlen(r->last_event_id);
+        return r->last_event_id;
+    }
+    const jl_query_pair_t *p = jl_query_get(q, "lastEventId");
+    if (p == NULL)
+        p = jl_query_get(q, "last_event_id");
+    if (p == NULL)
+        return NULL;
+    *len = p->val_len;
+    return p->val;
+}
+
+static void gap_add(json_t *list, const names_t *names, size_t i, jl_gap_t g, long long lost)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, names->ns[i] == JL_NS_PATTERN ? "pattern" : "channel",
+                        json_stringn_nocheck(names->name[i], names->len[i]));
+    json_object_set_new(o, "reason", json_string(jl_gap_reason(g)));
+    json_object_set_new(o, "lost", lost >= 0 ? json_integer(lost) : json_null());
+    json_array_append_new(list, o);
+}
+
+/* The gap event (if anything may be missing) then every retained event
+ * after the stream's last one. An id this node cannot place is a gap on
+ * every name, followed by all that is retained. */
+static void resume(jl_http_session_t *s, const names_t *names, const char *text, size_t len,
+                   resume_t *out)
+{
+    jl_hist_t *h = s->http->srv->hist;
+    jl_hist_replay_t *rp = jl_hist_replay_new();
+    for (size_t i = 0; i < names->n; i++) {
+        if (names->ns[i] == JL_NS_PATTERN)
+            jl_hist_replay_pattern(h, rp, names->name[i], names->len[i]);
+        else
+            jl_hist_replay_channel(h, rp, names->name[i], names->len[i]);
+    }
+    jl_hist_id_t from = {0, 0};
+    json_t *gaps = json_array();
+    int known = jl_hist_resolve(h, rp, text, len, &from) == 0;
+    for (size_t i = 0; i < names->n; i++) {
+        long long lost = -1;
+        jl_gap_t g = JL_GAP_UNKNOWN;
+        if (known && names->ns[i] == JL_NS_PATTERN)
+            g = jl_hist_gap_pattern(h, names->name[i], names->len[i], from, &lost);
+        else if (known)
+            g = jl_hist_gap(h, names->name[i], names->len[i], from, &lost);
+        if (g != JL_GAP_NONE)
+            gap_add(gaps, names, i, g, lost);
+    }
+    if (json_array_size(gaps) > 0) {
+        json_t *o = json_object();
+        json_object_set_new(o, "lastEventId",
+                            json_stringn_nocheck(text, len > 256 ? 256 : len));
+        json_object_set_new(o, "channels", gaps);
+        char *json = json_dumps(o, JSON_COMPACT);
+        jl_buf_t b = {0};
+        jl_sse_gap(&b, json, strlen(json));
+        resume_add(out, jl_frame_from(b.data, b.len));
+        jl_buf_free(&b);
+        free(json);
+        json_decref(o);
+        jl_hist_counters(h)->gaps++;
+    } else {
+        json_decref(gaps);
+    }
+    out->last = from;
+    jl_hist_replay_each(h, rp, from, resume_entry, out);
+    jl_hist_replay_free(rp);
+}
+
+static void resume_send(jl_http_session_t *s, resume_t *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        jl_conn_push(&s->conn, r->f[i]);
+        jl_frame_unref(r->f[i]);
+    }
+    if (r->n > 0 && s->longpoll) {
+        ev_timer_stop(s->http->srv->loop, s->longpoll);
+        ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
+        ev_timer_start(s->http->srv->loop, s->longpoll);
+    }
+    s->http->srv->stats.sse_events_sent += r->n;
+    s->last = r->last;
+    free(r->f);
+}
+
 jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
 {
     jl_server_t *srv = s->http->srv;
@@ -307,6 +472,13 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
         return jl_http_respond_error(s, 400, NULL);
     names_t names = {0};
     subscribe_all(s, &q, &names);
+    /* Bridged nodes issue no ids yet (docs/history.md): nothing to resume. */
+    resume_t rs = {0};
+    size_t id_len = 0;
+    const char *id = last_event_id(r, &q, &id_len);
+    int resuming = id != NULL && srv->relay == &srv->local_relay;
+    if (resuming)
+        resume(s, &names, id, id_len, &rs);
     jl_query_free(&q);
 
     jl_http_stream_head(s);
@@ -314,6 +486,8 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
     send_registered(s, &names, longpoll);
     if (longpoll)
         longpoll_init(s);
+    if (resuming)
+        resume_send(s, &rs);
     jl_list_push(&s->http->streams, &s->stream);
     srv->stats.sse_streams++;
     srv->stats.sse_connections_received++;
@@ -362,11 +536,13 @@ void jl_sse_streams_init(jl_http_t *h)
     ev_timer_init(&h->keepalive, on_keepalive, srv->cfg->keepalive, srv->cfg->keepalive);
     ev_timer_start(srv->loop, &h->keepalive);
     jl_relay_on_ready(srv->relay, streams_ready, h);
+    jl_hist_set_encoder(srv->hist, encode_for_history, h);
 }
 
 void jl_sse_streams_fini(jl_http_t *h)
 {
     jl_relay_on_ready(h->srv->relay, NULL, NULL);
+    jl_hist_set_encoder(h->srv->hist, NULL, NULL);
     ev_timer_stop(h->srv->loop, &h->keepalive);
     jl_buf_free(&h->scratch);
 }

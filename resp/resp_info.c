@@ -120,6 +120,23 @@ static void info_jugglite(const jl_resp_t *resp, jl_buf_t *o)
                   st->http_publishes, srv->cfg->keepalive);
 }
 
+/* What the history keeps for resuming streams (docs/history.md). */
+static void info_history(const jl_resp_t *resp, jl_buf_t *o)
+{
+    const jl_server_t *srv = resp->srv;
+    const jl_config_t *cfg = srv->cfg;
+    const jl_hist_stats_t *h = jl_hist_stats(srv->hist);
+    jl_buf_printf(o,
+                  "# History\r\nhistory_channels:%zu\r\nhistory_entries:%zu\r\n"
+                  "history_bytes:%zu\r\nhistory_memory_limit:%zu\r\n"
+                  "history_size_per_channel:%zu\r\nhistory_bytes_per_channel:%zu\r\n"
+                  "history_max_age_seconds:%g\r\nhistory_appended:%llu\r\n"
+                  "history_evicted:%llu\r\nhistory_gaps:%llu\r\nhistory_replayed:%llu\r\n",
+                  h->channels, h->entries, h->bytes, cfg->history_memory, cfg->history_size,
+                  cfg->history_bytes, cfg->history_age, h->appended, h->evicted, h->gaps,
+                  h->replayed);
+}
+
 /* Only a relay with lines of its own (the bridge) has this section. */
 static void info_upstream(const jl_resp_t *resp, jl_buf_t *o)
 {
@@ -135,7 +152,7 @@ static const struct {
     {"server", info_server},     {"clients", info_clients},   {"memory", info_memory},
     {"persistence", info_persistence}, {"stats", info_stats}, {"replication", info_replication},
     {"cpu", info_cpu},           {"cluster", info_cluster},   {"keyspace", info_keyspace},
-    {"jugglite", info_jugglite}, {"upstream", info_upstream},
+    {"jugglite", info_jugglite}, {"history", info_history}, {"upstream", info_upstream},
 };
 
 static int section_wanted(const char *want, const char *name)

@@ -48,6 +48,10 @@ typedef struct jl_config {
     double idle_timeout;        /* seconds; closes idle non-subscribed connections (0: never) */
     double shutdown_timeout;
     size_t flush_slice;         /* fan-out connections written per loop pass before reading again */
+    size_t history_size;        /* entries kept per channel for resuming streams; 0: none */
+    size_t history_bytes;       /* frame bytes kept per channel */
+    double history_age;         /* seconds an entry is kept; 0: no age limit */
+    size_t history_memory;      /* all of the history together */
     /* upstream bridge */
     char *upstream;
     double upstream_linger;

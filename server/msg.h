@@ -40,12 +40,21 @@ typedef enum {
     JL_FRAME_KINDS
 } jl_frame_kind_t;
 
+/* A publish's place in the node's history (see history.h): "ms-seq". */
+typedef struct jl_hist_id {
+    uint64_t ms, seq;
+} jl_hist_id_t;
+
 typedef struct jl_msg {
     const char *chan;
     size_t chan_len;
     const char *payload;
     size_t payload_len;
     int shard;                          /* SPUBLISH: smessage, shard namespace */
+    int has_id;                         /* id was given by the history */
+    jl_hist_id_t id;
+    uint64_t seq;                       /* one per registry walk: a sink seeing it twice is
+                                         * reached by a channel and a pattern */
     jl_frame_t *frames[JL_FRAME_KINDS]; /* built lazily by sinks; may be NULL */
     /* Set by the registry while it walks one pattern's subscribers. */
     const char *pattern;

@@ -61,6 +61,7 @@ struct jl_registry {
     uint8_t key[16];        /* SipHash key, random per registry */
     jl_registry_watch_fn watch;
     void *watch_ud;
+    uint64_t walks;         /* numbers each publish walk (jl_msg_t.seq) */
 };
 
 /* Subscriptions are keyed by two pointers the registry itself chose, not
@@ -275,6 +276,7 @@ size_t jl_registry_publish(jl_registry_t *reg, jl_msg_t *msg)
     jl_ns_t ns = msg->shard ? JL_NS_SHARD : JL_NS_CHANNEL;
     size_t n;
 
+    msg->seq = ++reg->walks;
     msg->pattern = NULL;
     msg->pattern_len = 0;
     n = deliver_to(name_lookup(reg, ns, msg->chan, msg->chan_len), msg);
@@ -297,6 +299,7 @@ size_t jl_registry_publish_exact(jl_registry_t *reg, jl_msg_t *msg)
 {
     jl_ns_t ns = msg->shard ? JL_NS_SHARD : JL_NS_CHANNEL;
 
+    msg->seq = ++reg->walks;
     msg->pattern = NULL;
     msg->pattern_len = 0;
     return deliver_to(name_lookup(reg, ns, msg->chan, msg->chan_len), msg);
@@ -310,6 +313,7 @@ size_t jl_registry_publish_pattern(jl_registry_t *reg, const char *pattern, size
 
     if (pat == NULL)
         return 0;       /* the last subscriber left while the message travelled */
+    msg->seq = ++reg->walks;
     msg->pattern = pat->bytes;
     msg->pattern_len = pat->len;
     n = deliver_to(pat, msg);

@@ -4,23 +4,27 @@
  * for NULL; the local relay is what a node without an upstream uses: the
  * registry delivers at once and done fires before publish returns. */
 #include "server/relay.h"
+#include "server/history.h"
 
 #include <string.h>
 
-size_t jl_relay_deliver_local(jl_registry_t *reg, jl_stats_t *stats, const jl_pub_t *pub)
+/* Shard channels have no SSE streams, hence no history. */
+size_t jl_relay_deliver_local(jl_relay_t *r, const jl_pub_t *pub)
 {
     jl_msg_t msg;
     jl_msg_init(&msg, pub->chan, pub->chan_len, pub->payload, pub->payload_len, pub->shard);
-    size_t n = jl_registry_publish(reg, &msg);
+    if (r->hist != NULL && !pub->shard)
+        jl_hist_publish(r->hist, &msg);
+    size_t n = jl_registry_publish(r->reg, &msg);
     jl_msg_release(&msg);
-    stats->pubsub_messages++;
-    stats->deliveries += n;
+    r->stats->pubsub_messages++;
+    r->stats->deliveries += n;
     return n;
 }
 
 static int local_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud)
 {
-    size_t n = jl_relay_deliver_local(r->reg, r->stats, pub);
+    size_t n = jl_relay_deliver_local(r, pub);
     if (done) {
         jl_relay_reply_t reply = {.receivers = (long long)n};
         done(ud, &reply);
@@ -30,11 +34,13 @@ static int local_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
 
 static const jl_relay_ops_t local_ops = {.publish = local_publish};
 
-void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, jl_stats_t *stats)
+void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, struct jl_hist *hist,
+                         jl_stats_t *stats)
 {
     memset(r, 0, sizeof *r);
     r->ops = &local_ops;
     r->reg = reg;
+    r->hist = hist;
     r->stats = stats;
 }
 

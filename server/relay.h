@@ -73,15 +73,17 @@ struct jl_relay {
     /* the local relay's state */
     jl_registry_t *reg;
     jl_stats_t *stats;
+    struct jl_hist *hist;
 };
 
-/* The local relay: delivers through reg, counts in stats. */
-void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, jl_stats_t *stats);
+/* The local relay: delivers through reg, keeps history in hist, counts in stats. */
+void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, struct jl_hist *hist,
+                         jl_stats_t *stats);
 /* Delivers one message to this process's subscribers (exact, then matching
  * patterns; shard subscribers if pub->shard) and counts it. Returns the
  * receivers. What the local relay's publish does; bridges deliver what comes
  * back from upstream with the registry's exact and pattern calls. */
-size_t jl_relay_deliver_local(jl_registry_t *reg, jl_stats_t *stats, const jl_pub_t *pub);
+size_t jl_relay_deliver_local(jl_relay_t *r, const jl_pub_t *pub);
 
 /* See the contract above. done may be NULL (fire and forget). Returns JL_OK
  * or a negative errno, with r->error saying why. */

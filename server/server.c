@@ -84,6 +84,7 @@ static void on_cron(struct ev_loop *loop, ev_timer *w, int revents)
         if (c->ops->on_cron)
             c->ops->on_cron(c, now);
     }
+    jl_hist_expire(srv->hist);
     if (srv->shutting_down && now >= srv->shutdown_deadline) {
         jl_log_warn("shutdown timeout: closing %zu connections that did not finish",
                     srv->conns.accepted);
@@ -357,9 +358,12 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     srv->cfg = cfg;
     srv->loop = ev_default_loop(EVFLAG_AUTO);
     srv->reg = jl_registry_new();
+    jl_hist_limits_t lim = {.per_channel = cfg->history_size, .channel_bytes = cfg->history_bytes,
+                            .max_age = cfg->history_age, .memory = cfg->history_memory};
+    srv->hist = jl_hist_new(&lim);
     jl_conn_set_init(&srv->conns, srv->loop, cfg, &srv->stats);
     jl_monitors_init(&srv->monitors);
-    jl_relay_local_init(&srv->local_relay, srv->reg, &srv->stats);
+    jl_relay_local_init(&srv->local_relay, srv->reg, srv->hist, &srv->stats);
     srv->relay = &srv->local_relay;
     srv->start_time = ev_time();
     make_run_id(srv->run_id);
@@ -430,6 +434,7 @@ void jl_server_free(jl_server_t *srv)
     ev_signal_stop(srv->loop, &srv->sigterm);
     ev_signal_stop(srv->loop, &srv->sigint);
     jl_registry_free(srv->reg);
+    jl_hist_free(srv->hist);
     jl_buf_free(&srv->reply);
     ev_loop_destroy(srv->loop);
     free(srv);

@@ -17,6 +17,7 @@
 #include "server/buf.h"
 #include "server/config.h"
 #include "server/conn.h"
+#include "server/history.h"
 #include "server/monitor.h"
 #include "server/registry.h"
 #include "server/relay.h"
@@ -39,6 +40,7 @@ struct jl_server {
     struct ev_loop *loop;
     const jl_config_t *cfg;
     jl_registry_t *reg;
+    jl_hist_t *hist;            /* recent publishes, for streams that resume */
     jl_conn_set_t conns;
     jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
     jl_relay_t local_relay;

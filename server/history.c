@@ -1,0 +1,476 @@
+/* history.c -- the node's recent publishes (see history.h for the contract).
+ *
+ * Channel records live in a SipHash table (names come from clients) and
+ * hold their entries oldest first; every entry is also on one list of all
+ * entries, oldest first, so the memory cap and the age limit evict across
+ * channels from one end. A channel record outlives its entries: it keeps
+ * the newest id it evicted, which is what tells a resuming stream that it
+ * lost something. Records with no entries sit on 'empty', oldest first,
+ * and are the last thing the memory cap takes; when one goes, its evicted
+ * id raises 'forgotten', the floor of every channel the history no longer
+ * knows (a conservative answer: such a stream is told it may have lost
+ * events, never told nothing when it did).
+ *
+ * Invariants: last is the newest id issued; every entry's id is <= last;
+ * entries of a channel and of 'all' are in increasing id order; stats.bytes
+ * is the sum of entry_cost() and chan_cost() of what exists. */
+#include "server/history.h"
+#include "server/glob.h"
+#include "server/htable.h"
+#include "server/rand.h"
+#include "server/siphash.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct jl_hist_chan {
+    jl_hlink_t link;
+    jl_list_t entries;
+    jl_list_t in_empty;         /* h->empty while entries is empty */
+    size_t n, bytes;            /* entries and their frame bytes */
+    unsigned long long evicted; /* entries evicted, ever */
+    jl_hist_id_t first_evicted, last_evicted;
+    size_t len;
+    char name[];
+};
+
+struct jl_hist {
+    jl_hist_limits_t lim;
+    jl_htable_t chans;
+    jl_list_t all;
+    jl_list_t empty;
+    jl_hist_id_t last;          /* the newest id issued */
+    jl_hist_id_t floor;         /* nothing before this is vouched for */
+    jl_hist_id_t forgotten;     /* the newest id of any forgotten channel record */
+    uint8_t key[16];
+    jl_hist_encode_fn encode;
+    void *encode_ud;
+    jl_hist_stats_t stats;
+};
+
+/* ---- ids ---- */
+
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 20)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int jl_hist_id_parse(const char *s, size_t n, jl_hist_id_t *out)
+{
+    const char *dash = n ? memchr(s, '-', n) : NULL;
+    jl_hist_id_t id;
+    if (dash == NULL)
+        return -1;
+    size_t left = (size_t)(dash - s);
+    if (parse_u64(s, left, &id.ms) < 0 || parse_u64(dash + 1, n - left - 1, &id.seq) < 0)
+        return -1;
+    *out = id;
+    return 0;
+}
+
+size_t jl_hist_id_format(jl_hist_id_t id, char *buf)
+{
+    int n = snprintf(buf, JL_HIST_ID_MAX, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+    return (size_t)n;
+}
+
+int jl_hist_id_cmp(jl_hist_id_t a, jl_hist_id_t b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    if (a.seq != b.seq)
+        return a.seq < b.seq ? -1 : 1;
+    return 0;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The next id: the clock's millisecond, or the last one's if the clock
+ * stood still or went back, so ids only grow. */
+static jl_hist_id_t next_id(jl_hist_t *h)
+{
+    uint64_t ms = wall_ms();
+    if (ms > h->last.ms)
+        h->last = (jl_hist_id_t){ms, 0};
+    else
+        h->last.seq++;
+    return h->last;
+}
+
+/* ---- the history ---- */
+
+jl_hist_t *jl_hist_new(const jl_hist_limits_t *lim)
+{
+    jl_hist_t *h = jl_calloc(1, sizeof *h);
+    h->lim = *lim;
+    jl_list_init(&h->all);
+    jl_list_init(&h->empty);
+    (void)jl_random_bytes(h->key, sizeof h->key);
+    /* Ids issued from now on are above the floor: the first is (ms, 0)
+     * only if no earlier process issued that millisecond... which it may
+     * have, so the floor is the first id this process could issue and ids
+     * start one past it. */
+    h->floor = (jl_hist_id_t){wall_ms(), 0};
+    h->last = h->floor;
+    return h;
+}
+
+static size_t entry_cost(const jl_hist_entry_t *e) { return sizeof *e + e->frame->cap; }
+static size_t chan_cost(const jl_hist_chan_t *c) { return sizeof *c + c->len + 1; }
+
+static jl_hist_chan_t *chan_find(const jl_hist_t *h, const char *name, size_t len)
+{
+    uint64_t hash = jl_siphash(name, len, h->key);
+    for (jl_hlink_t *l = jl_htable_chain(&h->chans, hash); l; l = l->next) {
+        jl_hist_chan_t *c = JL_CONTAINER_OF(l, jl_hist_chan_t, link);
+        if (l->hash == hash && c->len == len && memcmp(c->name, name, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static jl_hist_chan_t *chan_get(jl_hist_t *h, const char *name, size_t len)
+{
+    jl_hist_chan_t *c = chan_find(h, name, len);
+    if (c != NULL)
+        return c;
+    c = jl_calloc(1, sizeof *c + len + 1);
+    memcpy(c->name, name, len);
+    c->len = len;
+    jl_list_init(&c->entries);
+    jl_list_push(&h->empty, &c->in_empty);
+    c->link.hash = jl_siphash(name, len, h->key);
+    jl_htable_insert(&h->chans, &c->link);
+    h->stats.channels++;
+    h->stats.bytes += chan_cost(c);
+    return c;
+}
+
+static void chan_forget(jl_hist_t *h, jl_hist_chan_t *c)
+{
+    if (c->evicted && jl_hist_id_cmp(c->last_evicted, h->forgotten) > 0)
+        h->forgotten = c->last_evicted;
+    jl_list_remove(&c->in_empty);
+    jl_htable_remove(&h->chans, &c->link);
+    h->stats.channels--;
+    h->stats.bytes -= chan_cost(c);
+    free(c);
+}
+
+/* Counts the id as evicted from c (the entry itself may never have been kept). */
+static void note_evicted(jl_hist_t *h, jl_hist_chan_t *c, jl_hist_id_t id)
+{
+    if (c->evicted == 0)
+        c->first_evicted = id;
+    c->last_evicted = id;
+    c->evicted++;
+    h->stats.evicted++;
+}
+
+static void entry_evict(jl_hist_t *h, jl_hist_entry_t *e)
+{
+    jl_hist_chan_t *c = e->chan;
+    jl_list_remove(&e->in_chan);
+    jl_list_remove(&e->in_all);
+    c->n--;
+    c->bytes -= e->frame->len;
+    h->stats.entries--;
+    h->stats.bytes -= entry_cost(e);
+    note_evicted(h, c, e->id);
+    if (c->n == 0)
+        jl_list_push(&h->empty, &c->in_empty);
+    jl_frame_unref(e->frame);
+    free(e);
+}
+
+static jl_hist_entry_t *oldest_of(jl_list_t *l, size_t off)
+{
+    return jl_list_empty(l) ? NULL : (jl_hist_entry_t *)(void *)((char *)l->next - off);
+}
+
+#define OLDEST_IN_CHAN(c) oldest_of(&(c)->entries, offsetof(jl_hist_entry_t, in_chan))
+#define OLDEST_IN_ALL(h) oldest_of(&(h)->all, offsetof(jl_hist_entry_t, in_all))
+
+/* The global cap: oldest entries first, then the oldest empty records. */
+static void enforce_memory(jl_hist_t *h, const jl_hist_chan_t *keep)
+{
+    while (h->stats.bytes > h->lim.memory) {
+        jl_hist_entry_t *e = OLDEST_IN_ALL(h);
+        if (e != NULL) {
+            entry_evict(h, e);
+            continue;
+        }
+        if (jl_list_empty(&h->empty))
+            return;
+        jl_hist_chan_t *c = JL_CONTAINER_OF(h->empty.next, jl_hist_chan_t, in_empty);
+        if (c == keep)
+            return;
+        chan_forget(h, c);
+    }
+}
+
+static void append(jl_hist_t *h, jl_hist_chan_t *c, jl_hist_entry_t *e)
+{
+    if (c->n == 0)
+        jl_list_remove(&c->in_empty);
+    jl_list_push(&c->entries, &e->in_chan);
+    jl_list_push(&h->all, &e->in_all);
+    e->chan = c;
+    c->n++;
+    c->bytes += e->frame->len;
+    h->stats.entries++;
+    h->stats.bytes += entry_cost(e);
+    h->stats.appended++;
+    while (c->n > h->lim.per_channel || (c->n > 1 && c->bytes > h->lim.channel_bytes))
+        entry_evict(h, OLDEST_IN_CHAN(c));
+    enforce_memory(h, c);
+}
+
+void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
+{
+    char id[JL_HIST_ID_MAX];
+    msg->id = next_id(h);
+    msg->has_id = 1;
+    if (h->encode == NULL)
+        return;
+    size_t id_len = jl_hist_id_format(msg->id, id);
+    uint16_t app_off = 0, app_len = 0;
+    jl_frame_t *f = h->encode(h->encode_ud, msg, id, id_len, &app_off, &app_len);
+    jl_hist_chan_t *c = chan_get(h, msg->chan, msg->chan_len);
+    /* Too big to keep: counted as evicted at once, so a resume says so. */
+    if (h->lim.per_channel == 0 || f->len > h->lim.channel_bytes ||
+        sizeof(jl_hist_entry_t) + f->cap > h->lim.memory) {
+        note_evicted(h, c, msg->id);
+        enforce_memory(h, c);
+        return;
+    }
+    jl_hist_entry_t *e = jl_calloc(1, sizeof *e);
+    e->id = msg->id;
+    e->at = wall_now();
+    e->frame = jl_frame_ref(f);
+    e->app_off = app_off;
+    e->app_len = app_len;
+    append(h, c, e);
+}
+
+void jl_hist_expire(jl_hist_t *h)
+{
+    if (h->lim.max_age <= 0)
+        return;
+    double cutoff = wall_now() - h->lim.max_age;
+    jl_hist_entry_t *e;
+    while ((e = OLDEST_IN_ALL(h)) != NULL && e->at < cutoff)
+        entry_evict(h, e);
+}
+
+void jl_hist_free(jl_hist_t *h)
+{
+    if (h == NULL)
+        return;
+    jl_hist_entry_t *e;
+    while ((e = OLDEST_IN_ALL(h)) != NULL)
+        entry_evict(h, e);
+    while (!jl_list_empty(&h->empty))
+        chan_forget(h, JL_CONTAINER_OF(h->empty.next, jl_hist_chan_t, in_empty));
+    jl_htable_free(&h->chans);
+    free(h);
+}
+
+void jl_hist_set_encoder(jl_hist_t *h, jl_hist_encode_fn fn, void *ud)
+{
+    h->encode = fn;
+    h->encode_ud = ud;
+}
+
+const jl_hist_stats_t *jl_hist_stats(const jl_hist_t *h) { return &h->stats; }
+jl_hist_stats_t *jl_hist_counters(jl_hist_t *h) { return &h->stats; }
+
+/* ---- resuming ---- */
+
+const char *jl_gap_reason(jl_gap_t g)
+{
+    switch (g) {
+    case JL_GAP_EVICTED: return "evicted";
+    case JL_GAP_RESTART: return "restart";
+    case JL_GAP_UNKNOWN: return "unknown";
+    case JL_GAP_NONE: break;
+    }
+    return "none";
+}
+
+struct jl_hist_replay {
+    jl_hist_chan_t **chan;
+    size_t n, cap;
+};
+
+jl_hist_replay_t *jl_hist_replay_new(void) { return jl_calloc(1, sizeof(jl_hist_replay_t)); }
+
+void jl_hist_replay_free(jl_hist_replay_t *r)
+{
+    if (r == NULL)
+        return;
+    free(r->chan);
+    free(r);
+}
+
+static void replay_add(jl_hist_replay_t *r, jl_hist_chan_t *c)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->chan[i] == c)
+            return;     /* a channel and a pattern that matches it: once */
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->chan = jl_realloc(r->chan, r->cap * sizeof *r->chan);
+    }
+    r->chan[r->n++] = c;
+}
+
+void jl_hist_replay_channel(const jl_hist_t *h, jl_hist_replay_t *r, const char *chan, size_t len)
+{
+    jl_hist_chan_t *c = chan_find(h, chan, len);
+    if (c != NULL)
+        replay_add(r, c);
+}
+
+/* Walks every record: a pattern resume costs O(channels kept). */
+void jl_hist_replay_pattern(const jl_hist_t *h, jl_hist_replay_t *r, const char *pat, size_t len)
+{
+    for (size_t i = 0; i < h->chans.size; i++)
+        for (jl_hlink_t *l = h->chans.slot[i]; l; l = l->next) {
+            jl_hist_chan_t *c = JL_CONTAINER_OF(l, jl_hist_chan_t, link);
+            if (jl_glob_match(pat, len, c->name, c->len))
+                replay_add(r, c);
+        }
+}
+
+int jl_hist_resolve(const jl_hist_t *h, const jl_hist_replay_t *r, const char *text, size_t n,
+                    jl_hist_id_t *out)
+{
+    jl_hist_id_t id;
+    if (jl_hist_id_parse(text, n, &id) == 0)
+        return jl_hist_id_cmp(id, h->last) <= 0 ? (*out = id, 0) : -1;
+    /* A payload-chosen id: good only if exactly one retained entry has it. */
+    const jl_hist_entry_t *found = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        JL_LIST_FOREACH(&r->chan[i]->entries, it) {
+            const jl_hist_entry_t *e = JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan);
+            if (e->app_len != n || memcmp(e->frame->data + e->app_off, text, n) != 0)
+                continue;
+            if (found != NULL)
+                return -1;
+            found = e;
+        }
+    if (found == NULL)
+        return -1;
+    *out = found->id;
+    return 0;
+}
+
+static jl_gap_t chan_gap(const jl_hist_t *h, const jl_hist_chan_t *c, jl_hist_id_t from,
+                         long long *lost)
+{
+    *lost = -1;
+    if (jl_hist_id_cmp(from, h->floor) < 0)
+        return JL_GAP_RESTART;
+    if (c == NULL)
+        return jl_hist_id_cmp(from, h->forgotten) < 0 ? JL_GAP_EVICTED : JL_GAP_NONE;
+    if (c->evicted == 0 || jl_hist_id_cmp(from, c->last_evicted) >= 0)
+        return JL_GAP_NONE;
+    /* Everything evicted came after 'from': all of it was missed. */
+    if (jl_hist_id_cmp(from, c->first_evicted) < 0)
+        *lost = (long long)c->evicted;
+    return JL_GAP_EVICTED;
+}
+
+jl_gap_t jl_hist_gap(const jl_hist_t *h, const char *chan, size_t len, jl_hist_id_t from,
+                     long long *lost)
+{
+    return chan_gap(h, chan_find(h, chan, len), from, lost);
+}
+
+jl_gap_t jl_hist_gap_pattern(const jl_hist_t *h, const char *pat, size_t len, jl_hist_id_t from,
+                             long long *lost)
+{
+    jl_gap_t worst = chan_gap(h, NULL, from, lost);
+    if (worst != JL_GAP_NONE)
+        return worst;
+    long long total = 0;
+    for (size_t i = 0; i < h->chans.size; i++)
+        for (jl_hlink_t *l = h->chans.slot[i]; l; l = l->next) {
+            jl_hist_chan_t *c = JL_CONTAINER_OF(l, jl_hist_chan_t, link);
+            long long n;
+            if (!jl_glob_match(pat, len, c->name, c->len) || chan_gap(h, c, from, &n) == JL_GAP_NONE)
+                continue;
+            worst = JL_GAP_EVICTED;
+            total = (total < 0 || n < 0) ? -1 : total + n;
+        }
+    if (worst != JL_GAP_NONE)
+        *lost = total;
+    return worst;
+}
+
+/* The first entry of c with an id above 'from' (NULL: none), found from
+ * the newest end: a resume usually wants the last few. */
+static jl_list_t *first_after(jl_hist_chan_t *c, jl_hist_id_t from)
+{
+    jl_list_t *it = c->entries.prev;
+    while (it != &c->entries &&
+           jl_hist_id_cmp(JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan)->id, from) > 0)
+        it = it->prev;
+    return it->next == &c->entries ? NULL : it->next;
+}
+
+size_t jl_hist_replay_each(jl_hist_t *h, const jl_hist_replay_t *r, jl_hist_id_t from,
+                           jl_hist_entry_fn fn, void *ud)
+{
+    jl_list_t **head = jl_calloc(r->n ? r->n : 1, sizeof *head);
+    size_t count = 0;
+    for (size_t i = 0; i < r->n; i++)
+        head[i] = first_after(r->chan[i], from);
+    for (;;) {
+        size_t best = r->n;
+        for (size_t i = 0; i < r->n; i++) {
+            if (head[i] == NULL)
+                continue;
+            if (best == r->n ||
+                jl_hist_id_cmp(JL_CONTAINER_OF(head[i], jl_hist_entry_t, in_chan)->id,
+                               JL_CONTAINER_OF(head[best], jl_hist_entry_t, in_chan)->id) < 0)
+                best = i;
+        }
+        if (best == r->n)
+            break;
+        fn(ud, JL_CONTAINER_OF(head[best], jl_hist_entry_t, in_chan));
+        count++;
+        head[best] = head[best]->next == &r->chan[best]->entries ? NULL : head[best]->next;
+    }
+    free(head);
+    h->stats.replayed += count;
+    return count;
+}
