@@ -243,6 +243,7 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_int_equal(a->history_bytes, b->history_bytes);
     assert_true(a->history_age == b->history_age);
     assert_int_equal(a->history_memory, b->history_memory);
+    assert_strings_equal(a->history_file, b->history_file);
     assert_strings_equal(a->upstream, b->upstream);
     assert_true(a->upstream_linger == b->upstream_linger);
     assert_true(a->upstream_backoff_min == b->upstream_backoff_min);
@@ -298,6 +299,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->history_bytes, 1024 * 1024);
     assert_true(c->history_age == 300);
     assert_int_equal(c->history_memory, 64 * 1024 * 1024);
+    assert_null(c->history_file);
     assert_null(c->upstream);
     assert_true(c->upstream_linger == 30);
     assert_true(c->upstream_backoff_min == 0.1);
@@ -343,7 +345,7 @@ static const char *const every_option[] = {
     "--obuf-soft", "5mb", "--obuf-soft-seconds", "7.5", "--max-header-size", "1kb",
     "--head-timeout", "3", "--idle-timeout", "42", "--shutdown-timeout", "8",
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
-    "--history-age", "9.5", "--history-memory", "3mb",
+    "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
     "--upstream-backoff-max", "20", "--log-level", "debug", NULL,
 };
@@ -393,6 +395,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->history_bytes, 2048);
     assert_true(c->history_age == 9.5);
     assert_int_equal(c->history_memory, 3 * 1024 * 1024);
+    assert_string_equal(c->history_file, "/tmp/h");
     assert_string_equal(c->upstream, "redis://h:1");
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
@@ -440,7 +443,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 43);
+    assert_int_equal(options, 44);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
