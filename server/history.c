@@ -276,7 +276,7 @@ void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
     }
     jl_hist_entry_t *e = jl_calloc(1, sizeof *e);
     e->id = msg->id;
-    e->at = wall_now();
+    e->at = (double)msg->id.ms / 1000.0;    /* the clock read that made the id */
     e->frame = jl_frame_ref(f);
     e->app_off = app_off;
     e->app_len = app_len;
