@@ -374,14 +374,15 @@ static void resume_entry(void *ud, const jl_hist_entry_t *e)
 /* The header, else ?lastEventId= / ?last_event_id= (polyfills). */
 static const char *last_event_id(const jl_http_req_t *r, const jl_query_t *q, size_t *len)
 {
-    if (r->last_event_id != NULL) {
+    /* An empty id is no id (WHATWG: an empty lastEventId sends no header). */
+    if (r->last_event_id != NULL && r->last_event_id[0] != '\0') {
         *len = strlen(r->last_event_id);
         return r->last_event_id;
     }
     const jl_query_pair_t *p = jl_query_get(q, "lastEventId");
-    if (p == NULL)
+    if (p == NULL || p->val_len == 0)
         p = jl_query_get(q, "last_event_id");
-    if (p == NULL)
+    if (p == NULL || p->val_len == 0)
         return NULL;
     *len = p->val_len;
     return p->val;

@@ -221,21 +221,30 @@ static jl_hist_entry_t *oldest_of(jl_list_t *l, size_t off)
 #define OLDEST_IN_CHAN(c) oldest_of(&(c)->entries, offsetof(jl_hist_entry_t, in_chan))
 #define OLDEST_IN_ALL(h) oldest_of(&(h)->all, offsetof(jl_hist_entry_t, in_all))
 
-/* The global cap: oldest entries first, then the oldest empty records. */
+/* The global cap. Empty records go first, oldest first: they only hold
+ * what a channel lost, and a flood of one-off channels would otherwise
+ * fill the cap with them and leave no room for any event. Then the oldest
+ * entries of any channel. The record being written to stays. */
+static int forget_one(jl_hist_t *h, const jl_hist_chan_t *keep)
+{
+    jl_list_t *it = h->empty.next;
+    if (it != &h->empty && JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty) == keep)
+        it = it->next;
+    if (it == &h->empty)
+        return 0;
+    chan_forget(h, JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty));
+    return 1;
+}
+
 static void enforce_memory(jl_hist_t *h, const jl_hist_chan_t *keep)
 {
     while (h->stats.bytes > h->lim.memory) {
-        jl_hist_entry_t *e = OLDEST_IN_ALL(h);
-        if (e != NULL) {
-            entry_evict(h, e);
+        if (forget_one(h, keep))
             continue;
-        }
-        jl_list_t *it = h->empty.next;
-        if (it != &h->empty && JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty) == keep)
-            it = it->next;      /* the record being written to stays */
-        if (it == &h->empty)
+        jl_hist_entry_t *e = OLDEST_IN_ALL(h);
+        if (e == NULL)
             return;
-        chan_forget(h, JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty));
+        entry_evict(h, e);
     }
 }
 
