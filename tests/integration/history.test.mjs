@@ -716,6 +716,50 @@ describe('history: headless Chromium through a dropped connection', { skip: chro
   });
 });
 
+// ---------------------------------------------------------------- hostile: Last-Event-ID bytes
+
+describe('history: hostile Last-Event-ID and channel bytes', () => {
+  // Each case on a server of its own: one that kills the server must not
+  // hide the others.
+  const longUtf8 = Buffer.concat([Buffer.from('a'.repeat(255)), Buffer.from('é', 'utf8')]);
+  const cases = [
+    ['a header byte that is not UTF-8 (0xE9)', '/stream?channel=ha', Buffer.from('abc\xe9', 'latin1')],
+    ['a UTF-8 id whose 256th byte splits a character', '/stream?channel=ha', longUtf8],
+    ['a long id (8000 bytes)', '/stream?channel=ha', Buffer.from('a'.repeat(8000))],
+    ['lastEventId=%FF in the query', '/stream?channel=ha&lastEventId=%FF', null],
+    ['a channel name that is not UTF-8 (%FF), an unknown id', '/stream?channel=ha&channel=%FF', Buffer.from('bogus')],
+  ];
+  for (const [what, target, header] of cases) {
+    test(`${what}: a gap event that is JSON, and the server lives`, T, async () => {
+      const srv = await startJugglite();
+      try {
+        assert.equal(await publish(srv.respPort, 'ha', 'kept'), 0);
+        const head = Buffer.concat([Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n`),
+          header ? Buffer.concat([Buffer.from('Last-Event-ID: '), header, Buffer.from('\r\n')]) : Buffer.alloc(0),
+          Buffer.from('\r\n')]);
+        const r = await SseClient.open(srv.ssePort, target, { request: head });
+        const ev = await r.waitEvents(2);
+        assert.equal(r.status, 200);
+        const gap = gapOf(ev[0]);
+        assert.equal(typeof gap.lastEventId, 'string');
+        assert.ok(gap.channels.length >= 1 && gap.channels.every((c) => c.reason === 'unknown'), JSON.stringify(gap));
+        assert.equal(gap.channels[0].channel, 'ha');
+        assert.equal(ev[1].data, 'kept');
+        r.close();
+        // Still serving: a fresh stream gets a live event.
+        const s = await openStream(srv.ssePort, '?channel=after');
+        assert.equal(await publish(srv.respPort, 'after', 'alive'), 1);
+        assert.equal((await s.waitEvents(1))[0].data, 'alive');
+        s.close();
+      } finally {
+        const res = await srv.stop();
+        assert.equal(res.signal, null, `jugglite died of ${res.signal}`);
+        assert.equal(res.code, 0);
+      }
+    });
+  }
+});
+
 // ---------------------------------------------------------------- hostile: memory cap
 
 describe('history: --history-memory under a flood of distinct channels', () => {
