@@ -387,11 +387,27 @@ static const char *last_event_id(const jl_http_req_t *r, const jl_query_t *q, si
     return p->val;
 }
 
+/* Client bytes as a JSON string: as sent when they are UTF-8 (jansson
+ * refuses to encode anything else), else with every byte outside
+ * printable ASCII written as '?'. Names are echoed the same way. */
+static json_t *echo_text(const char *text, size_t len)
+{
+    json_t *v = json_stringn(text, len);
+    if (v != NULL)
+        return v;
+    char *ascii = jl_malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        ascii[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+    v = json_stringn(ascii, len);
+    free(ascii);
+    return v;
+}
+
 static void gap_add(json_t *list, const names_t *names, size_t i, jl_gap_t g, long long lost)
 {
     json_t *o = json_object();
     json_object_set_new(o, names->ns[i] == JL_NS_PATTERN ? "pattern" : "channel",
-                        json_stringn_nocheck(names->name[i], names->len[i]));
+                        echo_text(names->name[i], names->len[i]));
     json_object_set_new(o, "reason", json_string(jl_gap_reason(g)));
     json_object_set_new(o, "lost", lost >= 0 ? json_integer(lost) : json_null());
     json_array_append_new(list, o);
@@ -426,12 +442,11 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
     }
     if (json_array_size(gaps) > 0) {
         json_t *o = json_object();
-        json_object_set_new(o, "lastEventId",
-                            json_stringn_nocheck(text, len > 256 ? 256 : len));
+        json_object_set_new(o, "lastEventId", echo_text(text, len > 256 ? 256 : len));
         json_object_set_new(o, "channels", gaps);
         char *json = json_dumps(o, JSON_COMPACT);
         jl_buf_t b = {0};
-        jl_sse_gap(&b, json, strlen(json));
+        jl_sse_gap(&b, json ? json : "{}", json ? strlen(json) : 2);
         resume_add(out, jl_frame_from(b.data, b.len));
         jl_buf_free(&b);
         free(json);

@@ -165,6 +165,8 @@ static const opt_t options[] = {
     {.name = "history-memory", .kind = OPT_BYTES, .at = FIELD(history_memory), .def = "64mb",
      .min = 0,
      .metavar = "SIZE", .help = "memory for the whole history (oldest events go first)"},
+    {.name = "history-file", .kind = OPT_PATH, .at = FIELD(history_file),
+     .metavar = "PATH", .help = "written on a clean shutdown, read (and removed) at start"},
 
     {.heading = "Upstream (several nodes sharing channels through Redis):",
      .name = "upstream", .kind = OPT_STRING, .at = FIELD(upstream),

@@ -52,6 +52,7 @@ typedef struct jl_config {
     size_t history_bytes;       /* frame bytes kept per channel */
     double history_age;         /* seconds an entry is kept; 0: no age limit */
     size_t history_memory;      /* all of the history together */
+    char *history_file;         /* kept across a clean restart; NULL: not kept */
     /* upstream bridge */
     char *upstream;
     double upstream_linger;

@@ -474,3 +474,164 @@ size_t jl_hist_replay_each(jl_hist_t *h, const jl_hist_replay_t *r, jl_hist_id_t
     h->stats.replayed += count;
     return count;
 }
+
+/* ---- the history file (--history-file) ----
+ *
+ * Written once, at the end of a clean shutdown, read once at start and
+ * then removed: a file is only ever the record of the process that just
+ * stopped, so a later crash cannot make an old file look current. Host
+ * byte order (the file does not travel between machines). Layout:
+ *   "JLHIST1\n", floor, last, forgotten (ids: two u64 each), channels (u64)
+ *   per channel: name length (u32), name, evicted (u64), first and last
+ *   evicted ids, entries (u64); per entry: id, at (double), app_off,
+ *   app_len (u16 each), frame length (u32), frame bytes. */
+
+static const char MAGIC[8] = {'J', 'L', 'H', 'I', 'S', 'T', '1', '\n'};
+
+static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
+static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
+
+static int put_id(FILE *f, jl_hist_id_t id)
+{
+    return put(f, &id.ms, 8) | put(f, &id.seq, 8);
+}
+
+static int get_id(FILE *f, jl_hist_id_t *id)
+{
+    return get(f, &id->ms, 8) | get(f, &id->seq, 8);
+}
+
+static int save_chan(FILE *f, const jl_hist_chan_t *c)
+{
+    uint32_t len = (uint32_t)c->len;
+    uint64_t evicted = c->evicted, n = c->n;
+    int bad = put(f, &len, 4) | put(f, c->name, c->len) | put(f, &evicted, 8) |
+              put_id(f, c->first_evicted) | put_id(f, c->last_evicted) | put(f, &n, 8);
+    JL_LIST_FOREACH(&c->entries, it) {
+        const jl_hist_entry_t *e = JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan);
+        uint32_t flen = (uint32_t)e->frame->len;
+        bad |= put_id(f, e->id) | put(f, &e->at, sizeof e->at) | put(f, &e->app_off, 2) |
+               put(f, &e->app_len, 2) | put(f, &flen, 4) | put(f, e->frame->data, flen);
+    }
+    return bad;
+}
+
+int jl_hist_save(const jl_hist_t *h, const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL)
+        return -1;
+    uint64_t nchans = h->stats.channels;
+    int bad = put(f, MAGIC, sizeof MAGIC) | put_id(f, h->floor) | put_id(f, h->last) |
+              put_id(f, h->forgotten) | put(f, &nchans, 8);
+    for (size_t i = 0; i < h->chans.size && !bad; i++)
+        for (jl_hlink_t *l = h->chans.slot[i]; l && !bad; l = l->next)
+            bad |= save_chan(f, JL_CONTAINER_OF(l, jl_hist_chan_t, link));
+    bad |= fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return jl_hist_id_cmp((*(jl_hist_entry_t *const *)a)->id, (*(jl_hist_entry_t *const *)b)->id);
+}
+
+/* Limits on what a file may claim, so a damaged one cannot make us
+ * allocate without bound: the real checks are the history's own limits. */
+#define LOAD_MAX_NAME (64u * 1024 * 1024)
+
+static int load_chan(FILE *f, jl_hist_t *h, jl_hist_entry_t ***all, size_t *nall, size_t *cap)
+{
+    uint32_t len;
+    uint64_t evicted, n;
+    jl_hist_id_t first, last;
+    if (get(f, &len, 4) < 0 || len > LOAD_MAX_NAME)
+        return -1;
+    char *name = jl_malloc(len + 1);
+    int bad = get(f, name, len) | get(f, &evicted, 8) | get_id(f, &first) | get_id(f, &last) |
+              get(f, &n, 8);
+    if (bad) {
+        free(name);
+        return -1;
+    }
+    jl_hist_chan_t *c = chan_get(h, name, len);
+    free(name);
+    c->evicted = evicted;
+    c->first_evicted = first;
+    c->last_evicted = last;
+    for (uint64_t i = 0; i < n; i++) {
+        jl_hist_entry_t e = {0};
+        uint32_t flen;
+        if (get_id(f, &e.id) | get(f, &e.at, sizeof e.at) | get(f, &e.app_off, 2) |
+            get(f, &e.app_len, 2) | get(f, &flen, 4))
+            return -1;
+        if (flen > h->lim.memory || (size_t)e.app_off + e.app_len > flen)
+            return -1;
+        e.frame = jl_frame_new(flen);
+        e.frame->len = flen;
+        if (get(f, e.frame->data, flen) < 0) {
+            jl_frame_unref(e.frame);
+            return -1;
+        }
+        jl_hist_entry_t *p = jl_malloc(sizeof *p);
+        *p = e;
+        p->chan = c;
+        if (*nall == *cap) {
+            *cap = *cap ? *cap * 2 : 64;
+            *all = jl_realloc(*all, *cap * sizeof **all);
+        }
+        (*all)[(*nall)++] = p;
+    }
+    return 0;
+}
+
+int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded)
+{
+    *loaded = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    char magic[sizeof MAGIC];
+    jl_hist_id_t floor, last, forgotten;
+    uint64_t nchans;
+    jl_hist_entry_t **all = NULL;
+    size_t nall = 0, cap = 0;
+    int bad = get(f, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC) != 0 ||
+              get_id(f, &floor) || get_id(f, &last) || get_id(f, &forgotten) || get(f, &nchans, 8);
+    for (uint64_t i = 0; i < nchans && !bad; i++)
+        bad = load_chan(f, h, &all, &nall, &cap) < 0;
+    fclose(f);
+    /* Entries go in by id, across channels, as if they had just been
+     * published; the limits then apply as usual. */
+    qsort(all, nall, sizeof *all, cmp_entry);
+    for (size_t i = 0; i < nall; i++) {
+        jl_hist_entry_t *e = all[i];
+        if (bad || jl_hist_id_cmp(e->id, last) > 0) {
+            jl_frame_unref(e->frame);
+            free(e);
+            continue;
+        }
+        append(h, e->chan, e);
+        (*loaded)++;
+    }
+    free(all);
+    if (bad)
+        return -2;
+    /* The stopped process vouched for everything since its floor, and
+     * nothing was published between its save and now. */
+    h->floor = floor;
+    if (jl_hist_id_cmp(last, h->last) > 0)
+        h->last = last;
+    h->forgotten = forgotten;
+    h->stats.appended -= *loaded;
+    jl_hist_expire(h);
+    return 0;
+}

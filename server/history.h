@@ -85,6 +85,18 @@ void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg);
 /* Drops entries older than max_age (the server's cron calls it). */
 void jl_hist_expire(jl_hist_t *h);
 
+/* ---- across restarts ---- */
+
+/* Writes everything retained, and the floor, to path (atomically: a
+ * temporary file renamed). Returns 0 or -1 (errno says why). */
+int jl_hist_save(const jl_hist_t *h, const char *path);
+/* Reads what jl_hist_save wrote into a new, empty history: its entries,
+ * and its floor, so ids from before the restart resume. *loaded: entries
+ * kept. Returns 0; -1 when the file cannot be opened (errno); -2 when it
+ * is not a history file or is damaged (then the history keeps its own
+ * floor and no entry from the file). The caller removes the file. */
+int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded);
+
 /* ---- resuming ---- */
 
 typedef enum { JL_GAP_NONE = 0, JL_GAP_EVICTED, JL_GAP_RESTART, JL_GAP_UNKNOWN } jl_gap_t;

@@ -13,10 +13,12 @@
 #include "server/log.h"
 #include "server/server.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What the option table cannot check row by row, checked before anything
  * binds: a bad value must not leave a half-started server behind. */
@@ -58,6 +60,40 @@ static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http)
     return failed ? -1 : 0;
 }
 
+/* Before the first publish can arrive (the loop has not run yet). A
+ * missing file is an ordinary first start; a damaged one is logged and
+ * ignored; either way it is removed, so that only a clean shutdown ever
+ * leaves one behind (a crash later must not resurrect this one). */
+static void history_load(jl_server_t *srv)
+{
+    const char *path = srv->cfg->history_file;
+    size_t n = 0;
+    if (path == NULL)
+        return;
+    int rc = jl_hist_load(srv->hist, path, &n);
+    if (rc == -1 && errno != ENOENT)
+        jl_log_warn("history file %s: %s; starting with an empty history", path, strerror(errno));
+    else if (rc == -2)
+        jl_log_warn("history file %s is damaged or not a history file; starting with an empty "
+                    "history", path);
+    else if (rc == 0)
+        jl_log_info("history: %zu events from %s", n, path);
+    if (rc != -1 && unlink(path) != 0)
+        jl_log_warn("history file %s: cannot remove it: %s", path, strerror(errno));
+}
+
+/* After a clean shutdown: every connection is closed, nothing publishes. */
+static void history_save(jl_server_t *srv)
+{
+    const char *path = srv->cfg->history_file;
+    if (path == NULL)
+        return;
+    if (jl_hist_save(srv->hist, path) < 0)
+        jl_log_warn("history file %s: cannot write it: %s", path, strerror(errno));
+    else
+        jl_log_info("history: %zu events written to %s", jl_hist_stats(srv->hist)->entries, path);
+}
+
 static int serve(const jl_config_t *cfg)
 {
     jl_server_t *srv = jl_server_new(cfg);
@@ -70,7 +106,9 @@ static int serve(const jl_config_t *cfg)
         goto out;
     if (cfg->upstream && (up = jl_upstream_new(srv, cfg->upstream)) == NULL)
         goto out;
+    history_load(srv);
     rc = jl_server_run(srv);
+    history_save(srv);
 out:
     jl_server_close_all(srv);
     jl_upstream_free(up);

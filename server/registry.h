@@ -28,6 +28,7 @@
 #include "server/util.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     JL_NS_CHANNEL = 0,  /* SUBSCRIBE / PUBLISH, SSE ?channel= */
@@ -48,7 +49,7 @@ typedef struct jl_sink_ops {
 struct jl_sink {
     const jl_sink_ops_t *ops;
     jl_list_t subs[JL_NS_COUNT];  /* this sink's subscription nodes, per namespace, in subscribe order */
-    size_t nsubs[JL_NS_COUNT];
+    uint32_t nsubs[JL_NS_COUNT];  /* 32 bits: every idle SSE stream carries these */
 };
 
 /* Called when a name gets its first subscriber (added = 1, after it is

@@ -239,6 +239,11 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_true(a->idle_timeout == b->idle_timeout);
     assert_true(a->shutdown_timeout == b->shutdown_timeout);
     assert_int_equal(a->flush_slice, b->flush_slice);
+    assert_int_equal(a->history_size, b->history_size);
+    assert_int_equal(a->history_bytes, b->history_bytes);
+    assert_true(a->history_age == b->history_age);
+    assert_int_equal(a->history_memory, b->history_memory);
+    assert_strings_equal(a->history_file, b->history_file);
     assert_strings_equal(a->upstream, b->upstream);
     assert_true(a->upstream_linger == b->upstream_linger);
     assert_true(a->upstream_backoff_min == b->upstream_backoff_min);
@@ -290,6 +295,11 @@ static void test_config_defaults(void **state)
     assert_true(c->idle_timeout == 0);
     assert_true(c->shutdown_timeout == 5);
     assert_int_equal(c->flush_slice, 256);
+    assert_int_equal(c->history_size, 1000);
+    assert_int_equal(c->history_bytes, 1024 * 1024);
+    assert_true(c->history_age == 300);
+    assert_int_equal(c->history_memory, 64 * 1024 * 1024);
+    assert_null(c->history_file);
     assert_null(c->upstream);
     assert_true(c->upstream_linger == 30);
     assert_true(c->upstream_backoff_min == 0.1);
@@ -334,7 +344,8 @@ static const char *const every_option[] = {
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
     "--obuf-soft", "5mb", "--obuf-soft-seconds", "7.5", "--max-header-size", "1kb",
     "--head-timeout", "3", "--idle-timeout", "42", "--shutdown-timeout", "8",
-    "--flush-slice", "17",
+    "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
+    "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
     "--upstream-backoff-max", "20", "--log-level", "debug", NULL,
 };
@@ -380,6 +391,11 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_true(c->idle_timeout == 42);
     assert_true(c->shutdown_timeout == 8);
     assert_int_equal(c->flush_slice, 17);
+    assert_int_equal(c->history_size, 5);
+    assert_int_equal(c->history_bytes, 2048);
+    assert_true(c->history_age == 9.5);
+    assert_int_equal(c->history_memory, 3 * 1024 * 1024);
+    assert_string_equal(c->history_file, "/tmp/h");
     assert_string_equal(c->upstream, "redis://h:1");
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
@@ -427,7 +443,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 43);
+    assert_int_equal(options, 44);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
