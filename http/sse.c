@@ -169,9 +169,11 @@ void jl_sse_event(jl_buf_t *b, const char *payload, size_t len)
     jl_sse_event_id(b, payload, len, NULL, 0, NULL);
 }
 
-void jl_sse_gap(jl_buf_t *b, const char *json, size_t len)
+void jl_sse_gap(jl_buf_t *b, const char *json, size_t len, const char *id, size_t id_len)
 {
     jl_buf_append_str(b, "event: jugglite-gap\n");
+    if (id != NULL)
+        append_field(b, "id", id, id_len);
     append_data(b, json, len);
     jl_buf_append_char(b, '\n');
 }

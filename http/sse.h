@@ -49,9 +49,9 @@ void jl_sse_event_id(jl_buf_t *b, const char *payload, size_t len, const char *i
                      size_t id_len, jl_sse_span_t *app);
 
 /* Appends the named event that tells a resuming stream it missed events:
- * "event: jugglite-gap\ndata: <json>\n\n" (no id, so the browser keeps
- * the id it had). */
-void jl_sse_gap(jl_buf_t *b, const char *json, size_t len);
+ * "event: jugglite-gap\n[id: I\n]data: <json>\n\n". Without an id the
+ * browser keeps the one it had; id (no CR, LF or NUL) may be NULL. */
+void jl_sse_gap(jl_buf_t *b, const char *json, size_t len, const char *id, size_t id_len);
 
 /* Appends ": <text>\n". A CR or LF in text is written as a space, so a
  * comment can never become a field or end the event. */

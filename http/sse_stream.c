@@ -440,23 +440,36 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
         if (g != JL_GAP_NONE)
             gap_add(gaps, names, i, g, lost);
     }
+    resume_t entries = {0};
+    entries.last = from;
+    jl_hist_replay_each(h, rp, from, resume_entry, &entries);
     if (json_array_size(gaps) > 0) {
         json_t *o = json_object();
         json_object_set_new(o, "lastEventId", echo_text(text, len > 256 ? 256 : len));
         json_object_set_new(o, "channels", gaps);
         char *json = json_dumps(o, JSON_COMPACT);
+        /* With nothing after it, the gap carries the newest id: nothing
+         * retained is newer, and a long-poll client, which reconnects at
+         * once, must not be told of the same gap forever. */
+        char last[JL_HIST_ID_MAX];
+        size_t last_len = entries.n == 0 ? jl_hist_id_format(jl_hist_last(h), last) : 0;
         jl_buf_t b = {0};
-        jl_sse_gap(&b, json ? json : "{}", json ? strlen(json) : 2);
+        jl_sse_gap(&b, json ? json : "{}", json ? strlen(json) : 2,
+                   entries.n == 0 ? last : NULL, last_len);
         resume_add(out, jl_frame_from(b.data, b.len));
         jl_buf_free(&b);
         free(json);
         json_decref(o);
         jl_hist_counters(h)->gaps++;
+        if (entries.n == 0)
+            entries.last = jl_hist_last(h);
     } else {
         json_decref(gaps);
     }
-    out->last = from;
-    jl_hist_replay_each(h, rp, from, resume_entry, out);
+    for (size_t i = 0; i < entries.n; i++)
+        resume_add(out, entries.f[i]);
+    free(entries.f);
+    out->last = entries.last;
     jl_hist_replay_free(rp);
 }
 

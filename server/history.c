@@ -33,6 +33,8 @@ struct jl_hist_chan {
     size_t n, bytes;            /* entries and their frame bytes */
     unsigned long long evicted; /* entries evicted, ever */
     jl_hist_id_t first_evicted, last_evicted;
+    jl_hist_id_t base;          /* h->forgotten when this record was made: it knows
+                                 * nothing of what an earlier record of its name lost */
     size_t len;
     char name[];
 };
@@ -164,6 +166,7 @@ static jl_hist_chan_t *chan_get(jl_hist_t *h, const char *name, size_t len)
     c = jl_calloc(1, sizeof *c + len + 1);
     memcpy(c->name, name, len);
     c->len = len;
+    c->base = h->forgotten;
     jl_list_init(&c->entries);
     jl_list_push(&h->empty, &c->in_empty);
     c->link.hash = jl_siphash(name, len, h->key);
@@ -227,12 +230,12 @@ static void enforce_memory(jl_hist_t *h, const jl_hist_chan_t *keep)
             entry_evict(h, e);
             continue;
         }
-        if (jl_list_empty(&h->empty))
+        jl_list_t *it = h->empty.next;
+        if (it != &h->empty && JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty) == keep)
+            it = it->next;      /* the record being written to stays */
+        if (it == &h->empty)
             return;
-        jl_hist_chan_t *c = JL_CONTAINER_OF(h->empty.next, jl_hist_chan_t, in_empty);
-        if (c == keep)
-            return;
-        chan_forget(h, c);
+        chan_forget(h, JL_CONTAINER_OF(it, jl_hist_chan_t, in_empty));
     }
 }
 
@@ -273,7 +276,7 @@ void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
     }
     jl_hist_entry_t *e = jl_calloc(1, sizeof *e);
     e->id = msg->id;
-    e->at = wall_now();
+    e->at = (double)msg->id.ms / 1000.0;    /* the clock read that made the id */
     e->frame = jl_frame_ref(f);
     e->app_off = app_off;
     e->app_len = app_len;
@@ -310,6 +313,7 @@ void jl_hist_set_encoder(jl_hist_t *h, jl_hist_encode_fn fn, void *ud)
 }
 
 const jl_hist_stats_t *jl_hist_stats(const jl_hist_t *h) { return &h->stats; }
+jl_hist_id_t jl_hist_last(const jl_hist_t *h) { return h->last; }
 jl_hist_stats_t *jl_hist_counters(jl_hist_t *h) { return &h->stats; }
 
 /* ---- resuming ---- */
@@ -401,11 +405,15 @@ static jl_gap_t chan_gap(const jl_hist_t *h, const jl_hist_chan_t *c, jl_hist_id
         return JL_GAP_RESTART;
     if (c == NULL)
         return jl_hist_id_cmp(from, h->forgotten) < 0 ? JL_GAP_EVICTED : JL_GAP_NONE;
+    if (jl_hist_id_cmp(from, c->base) < 0)
+        return JL_GAP_EVICTED;
     if (c->evicted == 0 || jl_hist_id_cmp(from, c->last_evicted) >= 0)
         return JL_GAP_NONE;
-    /* Everything evicted came after 'from': all of it was missed. */
-    if (jl_hist_id_cmp(from, c->first_evicted) < 0)
-        *lost = (long long)c->evicted;
+    /* Everything evicted came after 'from' (or 'from' is the first of
+     * it): all of it was missed (but that one). */
+    int cmp = jl_hist_id_cmp(from, c->first_evicted);
+    if (cmp <= 0)
+        *lost = (long long)c->evicted - (cmp == 0);
     return JL_GAP_EVICTED;
 }
 
@@ -631,6 +639,9 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded)
     if (jl_hist_id_cmp(last, h->last) > 0)
         h->last = last;
     h->forgotten = forgotten;
+    for (size_t i = 0; i < h->chans.size; i++)
+        for (jl_hlink_t *l = h->chans.slot[i]; l; l = l->next)
+            JL_CONTAINER_OF(l, jl_hist_chan_t, link)->base = forgotten;
     h->stats.appended -= *loaded;
     jl_hist_expire(h);
     return 0;

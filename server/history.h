@@ -77,6 +77,8 @@ void jl_hist_free(jl_hist_t *h);
 void jl_hist_set_encoder(jl_hist_t *h, jl_hist_encode_fn fn, void *ud);
 const jl_hist_stats_t *jl_hist_stats(const jl_hist_t *h);
 jl_hist_stats_t *jl_hist_counters(jl_hist_t *h);
+/* The newest id issued. */
+jl_hist_id_t jl_hist_last(const jl_hist_t *h);
 
 /* Gives msg its id (msg->id, msg->has_id), builds its frame with the
  * encoder and keeps it for msg->chan, evicting what the limits say.
