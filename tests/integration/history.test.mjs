@@ -6,7 +6,9 @@
 //     last_event_id in the query) gets every retained event of its channels
 //     newer than that id, once, in publish order, then live events;
 //   - an id older than what is retained (evicted), unknown / from the
-//     future, or from before a restart: one `event: jugglite-gap` first;
+//     future, or from before a restart: one `event: jugglite-gap` first,
+//     without an id: line when retained events follow it, with the node's
+//     newest id when nothing does (docs/history.md);
 //   - a stream whose channel and pattern overlap gets a publish once;
 //   - long-poll resumes the same way;
 //   - the `eventsource` npm client and headless Chromium through a dropped
@@ -113,6 +115,11 @@ function gapOf(ev) {
   assert.equal(ev.type, 'jugglite-gap', `expected a jugglite-gap event, got ${JSON.stringify(ev)}`);
   return JSON.parse(ev.data);
 }
+
+/** A gap frame followed by retained events: no id: line. */
+const GAP_NO_ID = /^event: jugglite-gap\ndata: \{[^\n]*\}$/;
+/** A gap frame with nothing retained after it: the node's newest id. */
+const GAP_WITH_ID = /^event: jugglite-gap\nid: (\d+-\d+)\ndata: \{[^\n]*\}$/;
 
 /** The frames of a body after the registration comment, as text blocks. */
 function blocks(body) {
@@ -299,7 +306,7 @@ describe('history: ids and resume over raw HTTP', () => {
       const r = await openStream(srv.ssePort, '?channel=hu1,hu2', { headers: { 'Last-Event-ID': x } });
       const ev = await r.waitEvents(3);
       const b = blocks(r.body.toString());
-      assert.match(b[0], /^event: jugglite-gap\ndata: \{[^\n]*\}$/, `${x}: the gap frame has no id: line`);
+      assert.match(b[0], GAP_NO_ID, `${x}: events follow, so the gap frame has no id: line`);
       assert.deepEqual(gapOf(ev[0]), {
         lastEventId: x,
         channels: [
@@ -311,6 +318,24 @@ describe('history: ids and resume over raw HTTP', () => {
       assert.equal(r.body.toString().slice(reg('hu1', 'hu2').length + b[0].length + 2), frame(ids[0], 'u1') + frame(ids[1], 'u2'), x);
       r.close();
     }
+  });
+
+  test('a gap with nothing retained after it carries the newest id; resuming from it is no gap', T, async () => {
+    const [newest] = await idsOf(srv, '?channel=gn-other', 'gn-other', ['elsewhere']);
+    const r = await openStream(srv.ssePort, '?channel=gn-empty', { headers: { 'Last-Event-ID': 'bogus' } });
+    const [ev] = await r.waitEvents(1);
+    const b = blocks(r.body.toString());
+    assert.equal(b.length, 1, r.body.toString());
+    assert.equal(GAP_WITH_ID.exec(b[0])?.[1], newest, `the gap frame carries the newest id: ${JSON.stringify(b[0])}`);
+    assert.deepEqual(gapOf(ev), { lastEventId: 'bogus', channels: [{ channel: 'gn-empty', reason: 'unknown', lost: null }] });
+    assert.equal(ev.lastEventId, newest);
+    r.close();
+    await waitNumsub(srv.respPort, 'gn-empty', 0);
+    const again = await openStream(srv.ssePort, '?channel=gn-empty', { headers: { 'Last-Event-ID': newest } });
+    assert.equal(await publish(srv.respPort, 'gn-empty', 'live'), 1);
+    const [live] = await again.waitEvents(1);
+    assert.equal(again.body.toString(), reg('gn-empty') + frame(live.lastEventId, 'live'));
+    again.close();
   });
 
   test('an empty Last-Event-ID (header or query) is no id: no gap, no replay', T, async () => {
@@ -357,7 +382,7 @@ describe('history: eviction with --history-size 3', () => {
     const r = await openStream(srv.ssePort, '?channel=hs', { headers: { 'Last-Event-ID': ids[0] } });
     const ev = await r.waitEvents(4);
     const b = blocks(r.body.toString());
-    assert.match(b[0], /^event: jugglite-gap\ndata: \{[^\n]*\}$/);
+    assert.match(b[0], GAP_NO_ID);
     const gap = gapOf(ev[0]);
     assert.equal(gap.lastEventId, ids[0]);
     assert.equal(gap.channels.length, 1, JSON.stringify(gap));
@@ -415,7 +440,7 @@ describe('history: restart', () => {
       const r = await openStream(srv.ssePort, '?channel=rs1,rs2', { headers: { 'Last-Event-ID': ids[1] } });
       const ev = await r.waitEvents(2);
       const b = blocks(r.body.toString());
-      assert.match(b[0], /^event: jugglite-gap\ndata: \{[^\n]*\}$/);
+      assert.match(b[0], GAP_NO_ID);
       const gap = gapOf(ev[0]);
       assert.equal(gap.lastEventId, ids[1]);
       assert.deepEqual(gap.channels.map((c) => [c.channel, c.reason]), [['rs1', 'restart'], ['rs2', 'restart']]);
@@ -539,6 +564,21 @@ describe('history: long-poll', () => {
     await live.waitClose(10000);
     assert.deepEqual(live.events.map((e) => e.data), ['live']);
     assertServerIds([last, live.events[0].lastEventId]);
+  });
+
+  test('a poll told of a gap with nothing after it is not told again on the next poll', T, async () => {
+    const first = await openStream(srv.ssePort, '?channel=lpg', XHR('nope'));
+    await first.waitClose(10000);
+    assert.equal(first.events.length, 1);
+    const gap = gapOf(first.events[0]);
+    assert.deepEqual(gap.channels, [{ channel: 'lpg', reason: 'unknown', lost: null }]);
+    const last = first.events[0].lastEventId;
+    assertServerIds([last]);
+    await waitNumsub(srv.respPort, 'lpg', 0);
+    const second = await openStream(srv.ssePort, '?channel=lpg', XHR(last));
+    assert.equal(await publish(srv.respPort, 'lpg', 'next'), 1);
+    await second.waitClose(10000);
+    assert.deepEqual(second.events.map((e) => [e.type, e.data]), [['message', 'next']]);
   });
 
   test('a poll with an unknown id gets the gap event and what is retained', T, async () => {
