@@ -19,7 +19,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -452,6 +452,48 @@ describe('history: restart', () => {
       r.close();
     } finally {
       assert.equal((await srv.stop()).code, 0);
+    }
+  });
+
+  test('--history-file: a clean restart resumes as if nothing happened; the file is read once', T, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-hist-'));
+    const file = path.join(dir, 'history');
+    try {
+      let srv = await startJugglite({ args: ['--history-file', file] });
+      const ids = await idsOf(srv, '?channel=hf', 'hf', ['k1', 'k2', 'k3']);
+      const { respPort, ssePort } = srv;
+      assert.equal((await srv.stop()).code, 0);
+      assert.ok(existsSync(file), 'written on shutdown');
+      srv = await startJugglite({ respPort, ssePort, args: ['--history-file', file] });
+      try {
+        assert.ok(!existsSync(file), 'removed once read');
+        const r = await openStream(srv.ssePort, '?channel=hf', { headers: { 'Last-Event-ID': ids[0] } });
+        await r.waitEvents(2);
+        assert.equal(r.body.toString(), reg('hf') + frame(ids[1], 'k2') + frame(ids[2], 'k3'));
+        assert.equal(await publish(srv.respPort, 'hf', 'k4'), 1);
+        const ev = await r.waitEvents(3);
+        assertServerIds([...ids, ev[2].lastEventId]);
+        r.close();
+      } finally {
+        assert.equal((await srv.stop()).code, 0);
+      }
+      // Killed: no file is left, the next process announces the restart.
+      srv = await startJugglite({ respPort, ssePort, args: ['--history-file', file] });
+      const [k5] = await idsOf(srv, '?channel=hf', 'hf', ['k5']);
+      srv.proc.kill('SIGKILL');
+      await srv.stop();
+      assert.ok(!existsSync(file), 'a killed process leaves no file');
+      srv = await startJugglite({ respPort, ssePort, args: ['--history-file', file] });
+      try {
+        const r = await openStream(srv.ssePort, '?channel=hf', { headers: { 'Last-Event-ID': k5 } });
+        const [ev] = await r.waitEvents(1);
+        assert.deepEqual(gapOf(ev).channels.map((c) => [c.channel, c.reason]), [['hf', 'restart']]);
+        r.close();
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
