@@ -25,7 +25,7 @@ import path from 'node:path';
 import {
   startJugglite, RawClient, SseClient, decodeAll, encode, countFrames, sleep, withTimeout,
 } from './lib/harness.mjs';
-import { publish, scaled, rss, RSS_SLACK, MiB } from './lib/hostile.mjs';
+import { publish, scaled, rss, RSS_SLACK, MiB, WRAPPED } from './lib/hostile.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { chromiumPath } from './lib/browser.mjs';
 
@@ -466,6 +466,8 @@ describe('history: restart', () => {
       assert.ok(existsSync(file), 'written on shutdown');
       srv = await startJugglite({ respPort, ssePort, args: ['--history-file', file] });
       try {
+        // "listening" is logged before the file is read: wait for the read.
+        await until(() => /history: 3 events from /.test(srv.stderr()), 'the history file read');
         assert.ok(!existsSync(file), 'removed once read');
         const r = await openStream(srv.ssePort, '?channel=hf', { headers: { 'Last-Event-ID': ids[0] } });
         await r.waitEvents(2);
@@ -478,6 +480,8 @@ describe('history: restart', () => {
         assert.equal((await srv.stop()).code, 0);
       }
       // Killed: no file is left, the next process announces the restart.
+      // (Not under valgrind: a killed process leaves a log without a summary.)
+      if (WRAPPED) return;
       srv = await startJugglite({ respPort, ssePort, args: ['--history-file', file] });
       const [k5] = await idsOf(srv, '?channel=hf', 'hf', ['k5']);
       srv.proc.kill('SIGKILL');
@@ -845,10 +849,12 @@ describe('history: hostile Last-Event-ID and channel bytes', () => {
 // ---------------------------------------------------------------- hostile: memory cap
 
 describe('history: --history-memory under a flood of distinct channels', () => {
-  const CAP = 2 * MiB;
+  // Under valgrind fewer channels, and a cap they still overfill with
+  // their records alone, as 20,000 do 2 MiB.
+  const CAP = scaled(2 * MiB, 2 * MiB, MiB / 4);
   const N = scaled(20000, 20000, 3000);
   let srv;
-  before(async () => { srv = await startJugglite({ args: ['--history-memory', '2mb'] }); });
+  before(async () => { srv = await startJugglite({ args: ['--history-memory', String(CAP)] }); });
   after(async () => {
     const r = await srv?.stop();
     assert.equal(r?.code, 0);
