@@ -2,7 +2,8 @@
 // /usr/bin/chromium, driven by playwright-core, nothing downloaded) opens the
 // built-in page, subscribes, and sees messages published with redis-cli and
 // with the page's own publish form; then a bare EventSource checks event
-// types, ids (kept across events, as the spec says) and exact multi-line data.
+// types, ids (the server's <ms>-<seq> on every event, a payload's own JSON
+// "id" where it has one) and exact multi-line data.
 // A screenshot of the page goes to $JL_BUILD_DIR/screenshots/page.png.
 
 import { test, describe, before, after } from 'node:test';
@@ -147,15 +148,26 @@ describe('browser', { skip: exe ? false : 'chromium not installed (apt-get insta
     }
     await page.waitForFunction((n) => window.got.length >= n, payloads.length, { timeout: 10000 });
     const got = await page.evaluate(() => window.got);
-    assert.deepEqual(got, [
-      { type: 'message', data: 'plain', id: '' },
-      { type: 'update', data: '{"event":"update","id":"9","v":1}', id: '9' },
-      { type: 'message', data: 'a\nb\nc\nd', id: '9' },
-      { type: 'message', data: '  leading spaces', id: '9' },
-      { type: 'message', data: '', id: '9' },
-      { type: 'message', data: 'trailing\n', id: '9' },
-      { type: 'message', data: 'ünïcødé ✓ \u{1F600}', id: '9' },
+    assert.deepEqual(got.map(({ type, data }) => ({ type, data })), [
+      { type: 'message', data: 'plain' },
+      { type: 'update', data: '{"event":"update","id":"9","v":1}' },
+      { type: 'message', data: 'a\nb\nc\nd' },
+      { type: 'message', data: '  leading spaces' },
+      { type: 'message', data: '' },
+      { type: 'message', data: 'trailing\n' },
+      { type: 'message', data: 'ünïcødé ✓ \u{1F600}' },
     ]);
+    // The JSON id wins for its event; every other one has the server's id,
+    // increasing (one clock).
+    assert.equal(got[1].id, '9');
+    const serverIds = got.filter((_, i) => i !== 1).map((g) => g.id);
+    for (const id of serverIds) assert.match(id, /^\d+-\d+$/);
+    const key = (id) => id.split('-').map(BigInt);
+    for (let i = 1; i < serverIds.length; i++) {
+      const [am, as] = key(serverIds[i - 1]);
+      const [bm, bs] = key(serverIds[i]);
+      assert.ok(am < bm || (am === bm && as < bs), `server ids increase: ${serverIds.join(' ')}`);
+    }
     assert.equal(await page.evaluate(() => window.es.readyState), 1);
     await page.evaluate(() => window.es.close());
     await page.close();

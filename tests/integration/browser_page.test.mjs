@@ -4,9 +4,9 @@
 //   - the channels the server registered and those it dropped are shown
 //     (here: one outside --allowed-channels, one past --max-stream-channels,
 //     and a pattern, which an allow-list always drops);
-//   - every event is listed, named or not, with its data and its event name,
-//     and an id only when the event itself carried one -- published from the
-//     page and over RESP from outside;
+//   - every event is listed, named or not, with its data, its event name and
+//     its id (the server's <ms>-<seq>, or the payload's own JSON "id") --
+//     published from the page and over RESP from outside;
 //   - "Event types" is explained, and a name typed there is listened for at once.
 // Screenshots of those states go to $JL_BUILD_DIR/screenshots/page-*.png, as
 // evidence only: nothing here compares pixels.
@@ -152,7 +152,7 @@ describe('the built-in page', { skip: exe ? false : 'chromium not installed (apt
     await finish(page, 'dropped');
   });
 
-  test('every event is listed, named or not, with its own id only', T, async () => {
+  test('every event is listed, named or not, with its id', T, async () => {
     const page = await openPage();
     await subscribe(page, 'news');
     // From the page: a plain message, then the placeholder's named event,
@@ -170,16 +170,35 @@ describe('the built-in page', { skip: exe ? false : 'chromium not installed (apt
     for (const p of outside) assert.equal(await publish(srv.respPort, `${NS}news`, p), 1);
     await waitRow(page, 'last');
     const got = await rows(page);
-    const row = (type, id, data) => ({ type, dataType: type, id, shownId: id === null ? null : `id: ${id}`, data });
-    assert.deepEqual(got, [
-      row('message', null, 'plain, from the page'),
+    // SERVER: the server's id, which every event without a JSON id of its own gets.
+    const SERVER = '<server id>';
+    const row = (type, id, data) => ({ type, dataType: type, id, shownId: `id: ${id}`, data });
+    const want = [
+      row('message', SERVER, 'plain, from the page'),
       row('update', '1', '{"event":"update","id":"1","text":"hi"}'),
-      row('message', null, 'plain, from outside'),
-      row('message', null, '{"text":"json, no id"}'),
+      row('message', SERVER, 'plain, from outside'),
+      row('message', SERVER, '{"text":"json, no id"}'),
       row('message', '1', '{"text":"json, the same id again","id":"1"}'),
       row('update', '7', '{"event":"update","id":7,"text":"named, from outside"}'),
-      row('message', null, 'last'),
-    ]);
+      row('message', SERVER, 'last'),
+    ];
+    assert.equal(got.length, want.length, JSON.stringify(got));
+    const serverIds = [];
+    for (let i = 0; i < want.length; i++) {
+      if (want[i].id === SERVER) {
+        assert.match(got[i].id ?? '', /^\d+-\d+$/, `row ${i}: ${JSON.stringify(got[i])}`);
+        serverIds.push(got[i].id);
+        assert.deepEqual(got[i], { ...want[i], id: got[i].id, shownId: `id: ${got[i].id}` }, `row ${i}`);
+      } else {
+        assert.deepEqual(got[i], want[i], `row ${i}`);
+      }
+    }
+    const key = (id) => id.split('-').map(BigInt);
+    for (let i = 1; i < serverIds.length; i++) {
+      const [am, as] = key(serverIds[i - 1]);
+      const [bm, bs] = key(serverIds[i]);
+      assert.ok(am < bm || (am === bm && as < bs), `server ids increase: ${serverIds.join(' ')}`);
+    }
     await finish(page, 'events');
   });
 

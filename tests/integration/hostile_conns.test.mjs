@@ -16,6 +16,7 @@ import {
   rss, rssSettles, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info, assertServing,
   sseOpen, rawConnect, resetSocket, openFds, cpuSeconds, subscriber, publish, loopbackSources,
   WRAPPED, expectMessage,
+  expectSseEvent,
 } from './lib/hostile.mjs';
 
 const T = { timeout: 180000 };
@@ -62,7 +63,7 @@ describe('hostile connections', () => {
   async function othersUnaffected() {
     const payload = `still-${Math.random()}`;
     assert.ok(await publish(srv.respPort, 'probe', payload) >= 2);
-    await stream.readUntilString(`data: ${payload}\n\n`, 10000);
+    await expectSseEvent(stream, payload);
     await expectMessage(watcher, 'probe', payload);
     await assertServing(srv, { watchers: [watcher] });
   }

@@ -11,6 +11,7 @@ import { startJugglite, RawClient, sleep } from './lib/harness.mjs';
 import {
   rss, rssSettles, withPeakRss, fmtMiB, MiB, RSS_SLACK, scaled, serverEnv, info, assertServing,
   sseOpen, trickle, rawConnect, tracked, socketClosed, cpuSeconds, publish,
+  expectSseEvent,
 } from './lib/hostile.mjs';
 
 const T = { timeout: 120000 };
@@ -37,7 +38,7 @@ describe('hostile HTTP clients', () => {
   async function othersUnaffected() {
     const payload = `still-${Math.random()}`;
     assert.ok(await publish(srv.respPort, 'probe', payload) >= 1);
-    await stream.readUntilString(`data: ${payload}\n\n`, 10000);
+    await expectSseEvent(stream, payload);
     await assertServing(srv);
   }
 

@@ -17,6 +17,18 @@ import {
 
 const T = { timeout: 30000 };
 
+// Every event carries an id: the payload's own JSON "id" if sse.c accepts
+// it, else the server's <ms>-<seq> (one clock for the node, increasing).
+const SERVER_ID = /^\d+-\d+$/;
+function assertIncreasing(ids) {
+  const key = (id) => id.split('-').map(BigInt);
+  for (let i = 1; i < ids.length; i++) {
+    const [am, as] = key(ids[i - 1]);
+    const [bm, bs] = key(ids[i]);
+    assert.ok(am < bm || (am === bm && as < bs), `${ids[i - 1]} then ${ids[i]}`);
+  }
+}
+
 const STREAM_HEAD =
   'HTTP/1.1 200 OK\r\n' +
   'Content-Type: text/event-stream;charset=utf-8\r\n' +
@@ -95,7 +107,10 @@ describe('SSE stream basics', () => {
     await publish(srv.respPort, 'json', '{"id":"a\\nb","event":"e"}');
     const ev = await c.waitEvents(3);
     assert.deepEqual(ev[1], { type: 'message', data: '{"id":7}', lastEventId: '7' });
-    assert.deepEqual(ev[2], { type: 'e', data: '{"id":"a\\nb","event":"e"}', lastEventId: '7' });
+    // An id with a newline is dropped: the event gets the server's id instead.
+    assert.deepEqual({ ...ev[2], lastEventId: '' }, { type: 'e', data: '{"id":"a\\nb","event":"e"}', lastEventId: '' });
+    assert.match(ev[2].lastEventId, SERVER_ID);
+    assert.ok(c.body.toString().endsWith(`event: e\nid: ${ev[2].lastEventId}\ndata: {"id":"a\\nb","event":"e"}\n\n`), c.body.toString());
     c.close();
   });
 
@@ -106,7 +121,9 @@ describe('SSE stream basics', () => {
     const ev = await c.waitEvents(payloads.length);
     assert.deepEqual(ev.map((e) => e.data), ['a\nb\nc\nd', '', 'x\n', '  indented', 'tab\there', 'é ünïcødé ✓']);
     const body = c.body.toString();
-    assert.ok(body.includes('data: a\ndata: b\ndata: c\ndata: d\n\n'), body);
+    for (const e of ev) assert.match(e.lastEventId, SERVER_ID);
+    assertIncreasing(ev.map((e) => e.lastEventId));
+    assert.ok(body.includes(`id: ${ev[0].lastEventId}\ndata: a\ndata: b\ndata: c\ndata: d\n\n`), body);
     assert.ok(body.includes('\ndata: \n\n'), 'empty payload is "data: \\n\\n"');
     assert.ok(body.includes('data: x\ndata: \n\n'), 'trailing newline survives');
     c.close();
@@ -137,15 +154,29 @@ describe('SSE stream basics', () => {
   });
 
   test('Last-Event-ID header and lastEventId / last_event_id params are accepted', T, async () => {
+    // None of these is an id this node issued: each stream gets one
+    // jugglite-gap event (reason unknown) after the registration, then live
+    // events (history.test.mjs covers resuming).
     const a = await openStream(srv.ssePort, '?channel=le', { headers: { 'Last-Event-ID': 'abc\u00e9' } });
     const b = await openStream(srv.ssePort, '?channel=le&lastEventId=5');
     const c = await openStream(srv.ssePort, '?channel=le&last_event_id=6');
-    for (const x of [a, b, c]) {
+    for (const [x, id] of [[a, 'abc\u00e9'], [b, '5'], [c, '6']]) {
       assert.equal(x.status, 200);
-      assert.equal(x.body.toString(), ': registered to channels: le\n');
+      const [gap] = await x.waitEvents(1);
+      // Nothing retained follows it, so it carries the node's newest id (docs/history.md).
+      assert.match(x.body.toString(), /^: registered to channels: le\nevent: jugglite-gap\nid: \d+-\d+\ndata: \{[^\n]*\}\n\n$/);
+      assert.equal(gap.type, 'jugglite-gap');
+      const g = JSON.parse(gap.data);
+      assert.deepEqual(g.channels, [{ channel: 'le', reason: 'unknown', lost: null }], id);
+      if (x !== a) assert.equal(g.lastEventId, id);   // a's header is latin1 bytes, not UTF-8
     }
     assert.equal(await publish(srv.respPort, 'le', 'ok'), 3);
-    for (const x of [a, b, c]) { await x.waitEvents(1); x.close(); }
+    for (const x of [a, b, c]) {
+      const ev = await x.waitEvents(2);
+      assert.equal(ev[1].data, 'ok');
+      assert.match(ev[1].lastEventId, SERVER_ID);
+      x.close();
+    }
   });
 
   test('bytes sent after the head on a stream are ignored; a chatty peer is dropped', T, async () => {
@@ -329,7 +360,7 @@ describe('unix socket listener', () => {
     const got = await c.readUntilString(': registered to channels: u\n');
     assert.equal(got.toString(), STREAM_HEAD + ': registered to channels: u\n');
     assert.equal(await publish(srv.respPort, 'u', 'over unix'), 1);
-    assert.equal((await c.readUntilString('\n\n')).toString(), 'data: over unix\n\n');
+    assert.match((await c.readUntilString('\n\n')).toString(), /^id: \d+-\d+\ndata: over unix\n\n$/);
     c.close();
   });
 });

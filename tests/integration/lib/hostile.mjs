@@ -175,7 +175,7 @@ export async function assertServing(srv, { channel = 'probe', watchers = [], sse
     if (n < want) throw new Error(`PUBLISH reached ${n} receivers, expected at least ${want}`);
     await expectMessage(sub, channel, payload);
     for (const w of watchers) await expectMessage(w, channel, payload);
-    if (stream) await stream.readUntilString(`data: ${payload}\n\n`, 10000);
+    if (stream) await expectSseEvent(stream, payload);
   } finally {
     sub.close();
     stream?.close();
@@ -183,6 +183,18 @@ export async function assertServing(srv, { channel = 'probe', watchers = [], sse
 }
 
 // ---------------------------------------------------------------- HTTP / SSE
+
+/** Reads a raw SSE stream (RawClient) up to the event carrying `payload`
+ *  and checks its frame: the server's `id: <ms>-<seq>` right before its
+ *  one data line (a standalone node gives every event an id). */
+export async function expectSseEvent(c, payload, timeout = 10000) {
+  const got = (await c.readUntilString(`data: ${payload}\n\n`, timeout)).toString('latin1');
+  const frame = got.slice(got.lastIndexOf('\n\n', got.length - 3) + 1).replace(/^\n/, '');
+  if (!/(^|\n)id: \d+-\d+\ndata: [^\n]*\n\n$/.test(frame)) {
+    throw new Error(`no id: line right before data: in ${JSON.stringify(frame.slice(-300))}`);
+  }
+  return got;
+}
 
 /** Opens GET /stream?channel=… as a raw client and waits for the
  *  registration comment. */
