@@ -272,13 +272,19 @@ void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
     msg->has_id = 1;
     if (h->encode == NULL)
         return;
+    jl_hist_chan_t *c = chan_get(h, msg->chan, msg->chan_len);
+    if (h->lim.per_channel == 0) {
+        /* Nothing is kept, so no frame is built here: subscribers build it
+         * (with the id) only if there are any. */
+        note_evicted(h, c, msg->id);
+        enforce_memory(h, c);
+        return;
+    }
     size_t id_len = jl_hist_id_format(msg->id, id);
     uint16_t app_off = 0, app_len = 0;
     jl_frame_t *f = h->encode(h->encode_ud, msg, id, id_len, &app_off, &app_len);
-    jl_hist_chan_t *c = chan_get(h, msg->chan, msg->chan_len);
     /* Too big to keep: counted as evicted at once, so a resume says so. */
-    if (h->lim.per_channel == 0 || f->len > h->lim.channel_bytes ||
-        sizeof(jl_hist_entry_t) + f->cap > h->lim.memory) {
+    if (f->len > h->lim.channel_bytes || sizeof(jl_hist_entry_t) + f->cap > h->lim.memory) {
         note_evicted(h, c, msg->id);
         enforce_memory(h, c);
         return;
