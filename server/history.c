@@ -242,9 +242,15 @@ static void enforce_memory(jl_hist_t *h, const jl_hist_chan_t *keep)
         if (forget_one(h, keep))
             continue;
         jl_hist_entry_t *e = OLDEST_IN_ALL(h);
-        if (e == NULL)
-            return;
-        entry_evict(h, e);
+        if (e != NULL) {
+            entry_evict(h, e);
+            continue;
+        }
+        /* A cap below one record: the kept record goes too, if it is
+         * empty (the callers touch it no more). */
+        if (keep != NULL && keep->n == 0)
+            chan_forget(h, (jl_hist_chan_t *)keep);
+        return;
     }
 }
 
@@ -393,6 +399,8 @@ int jl_hist_resolve(const jl_hist_t *h, const jl_hist_replay_t *r, const char *t
                     jl_hist_id_t *out)
 {
     jl_hist_id_t id;
+    if (n == 0)
+        return -1;      /* no position (and it would match every entry without an app id) */
     if (jl_hist_id_parse(text, n, &id) == 0)
         return jl_hist_id_cmp(id, h->last) <= 0 ? (*out = id, 0) : -1;
     /* A payload-chosen id: good only if exactly one retained entry has it. */

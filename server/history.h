@@ -29,7 +29,8 @@
 
 #define JL_HIST_ID_MAX 42       /* "18446744073709551615-18446744073709551615" + NUL */
 
-/* Parses "ms-seq" (both decimal, no sign, no spaces, each fits 64 bits).
+/* Parses "ms-seq" (both decimal, no sign, no spaces, each at most 20
+ * digits and within 64 bits).
  * Returns 0, or -1 for anything else. */
 int jl_hist_id_parse(const char *s, size_t n, jl_hist_id_t *out);
 /* Writes "ms-seq" and a NUL into buf (JL_HIST_ID_MAX bytes); returns the length. */

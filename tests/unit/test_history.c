@@ -433,7 +433,7 @@ static void test_retention_count(void **state)
     long long lost;
     /* Saw id1, missed id2 (evicted): a gap, the count is not exact. */
     assert_int_equal(gap(h, "a", id[0], &lost), JL_GAP_EVICTED);
-    assert_int_equal(lost, -1);
+    assert_int_equal(lost, 1);     /* id[0] was seen, id[1] was missed */
     /* Saw nothing of a: both evicted entries were missed. */
     assert_int_equal(gap(h, "a", before, &lost), JL_GAP_EVICTED);
     assert_int_equal(lost, 2);
@@ -523,7 +523,7 @@ static void test_retention_memory_cap_flood(void **state)
         max_entries = st->entries > max_entries ? st->entries : max_entries;
     }
     /* The cap forgot most channel records. (How many entries survive is
-     * test_bug_flood_of_channels_keeps_no_entries's business.) */
+     * test_flood_of_channels_keeps_entries's business.) */
     assert_true(max_entries <= 256);
     assert_true(st->channels < CHANNELS);
     assert_true(st->channels >= st->entries);
@@ -848,10 +848,8 @@ static void test_gap_pattern(void **state)
 
 /* A channel whose record the memory cap forgot, published to again, gets a
  * fresh record with no evictions of its own; a stream resuming on it from
- * before the forgotten evictions must still hear of a gap. (Today this
- * holds only because the new entry is itself evicted at once, see
- * test_bug_flood_of_channels_keeps_no_entries; chan_gap does not consult
- * 'forgotten' for a channel that has a record.) */
+ * before the forgotten evictions must still hear of a gap: a record
+ * remembers what 'forgotten' was when it was made (chan_gap's base). */
 static void test_recreated_channel_keeps_its_losses(void **state)
 {
     (void)state;
@@ -932,14 +930,12 @@ static void test_retention_random(void **state)
     jl_hist_free(h);
 }
 
-/* ---- known bugs (see the report; enable with -DJL_TEST_KNOWN_BUGS) ---- */
+/* ---- regressions: bugs these tests found, fixed in history.c ---- */
 
-#ifdef JL_TEST_KNOWN_BUGS
-/* Distinct channels flood a memory cap: empty channel records are the
- * last thing the cap takes, so they crowd out every entry, and from then
- * on each publish evicts its own entry at once (it is the oldest, being
- * the only one). The history keeps nothing while holding ~2000 records. */
-static void test_bug_flood_of_channels_keeps_no_entries(void **state)
+/* Distinct channels flood a memory cap: empty channel records must go
+ * before entries, or they crowd out every entry and from then on each
+ * publish evicts its own entry at once (it was, before the fix). */
+static void test_flood_of_channels_keeps_entries(void **state)
 {
     (void)state;
     enc_t enc;
@@ -954,8 +950,7 @@ static void test_bug_flood_of_channels_keeps_no_entries(void **state)
         if (i == 0)
             first = id;
     }
-    /* Once a record has been forgotten the history never keeps an entry
-     * again, not even on a channel it knows. */
+    /* After the flood the history still keeps entries, also new ones. */
     for (int i = 0; i < 10; i++)
         publish(h, "flood:9999", "small");
     assert_true(jl_hist_stats(h)->entries > 0);
@@ -967,8 +962,8 @@ static void test_bug_flood_of_channels_keeps_no_entries(void **state)
 }
 
 /* history-memory may be 0 (config min 0): a channel record alone is over
- * the cap, and enforce_memory stops at the record it must keep. */
-static void test_bug_cap_below_one_record(void **state)
+ * the cap, so not even the record being written to may stay. */
+static void test_cap_below_one_record(void **state)
 {
     (void)state;
     enc_t enc;
@@ -978,9 +973,9 @@ static void test_bug_cap_below_one_record(void **state)
     jl_hist_free(h);
 }
 
-/* An empty Last-Event-ID is no position, but it matches (memcmp of 0
+/* An empty Last-Event-ID is no position; it must not match (memcmp of 0
  * bytes) every retained entry without a payload id. */
-static void test_bug_empty_text_resolves(void **state)
+static void test_empty_text_resolves_nothing(void **state)
 {
     (void)state;
     enc_t enc;
@@ -991,7 +986,6 @@ static void test_bug_empty_text_resolves(void **state)
     assert_int_equal(resolve(h, a, 1, "", 0, &out), -1);
     jl_hist_free(h);
 }
-#endif
 
 int main(void)
 {
@@ -1019,11 +1013,9 @@ int main(void)
         cmocka_unit_test(test_gap_pattern),
         cmocka_unit_test(test_free_everything),
         cmocka_unit_test(test_recreated_channel_keeps_its_losses),
-#ifdef JL_TEST_KNOWN_BUGS
-        cmocka_unit_test(test_bug_empty_text_resolves),
-        cmocka_unit_test(test_bug_flood_of_channels_keeps_no_entries),
-        cmocka_unit_test(test_bug_cap_below_one_record),
-#endif
+        cmocka_unit_test(test_empty_text_resolves_nothing),
+        cmocka_unit_test(test_flood_of_channels_keeps_entries),
+        cmocka_unit_test(test_cap_below_one_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
