@@ -79,7 +79,8 @@ struct jl_relay {
 /* The local relay: delivers through reg, keeps history in hist, counts in stats. */
 void jl_relay_local_init(jl_relay_t *r, jl_registry_t *reg, struct jl_hist *hist,
                          jl_stats_t *stats);
-/* Delivers one message to this process's subscribers (exact, then matching
+/* Gives one message its history id (not a shard one: no stream reads
+ * those), delivers it to this process's subscribers (exact, then matching
  * patterns; shard subscribers if pub->shard) and counts it. Returns the
  * receivers. What the local relay's publish does; bridges deliver what comes
  * back from upstream with the registry's exact and pattern calls. */
