@@ -27,7 +27,7 @@ import {
 } from './lib/harness.mjs';
 import { publish, scaled, rss, RSS_SLACK, MiB, WRAPPED } from './lib/hostile.mjs';
 import { startProxy } from './lib/proxy.mjs';
-import { chromiumPath } from './lib/browser.mjs';
+import { chromiumPath, launchChromium } from './lib/browser.mjs';
 
 const T = { timeout: 60000 };
 const ID_RE = /^(\d+)-(\d+)$/;
@@ -707,32 +707,21 @@ describe('history: the eventsource npm client through a dropped connection', () 
 });
 
 describe('history: headless Chromium through a dropped connection', { skip: chromiumPath() ? false : 'chromium not installed (apt-get install -y chromium)' }, () => {
-  let srv, px, browser, context, profile;
+  let srv, px, browser;
   before(async () => {
     srv = await startJugglite({ args: ['--history-size', '3'] });
     px = await startProxy(srv.ssePort);
-    profile = mkdtempSync(path.join(os.tmpdir(), 'jl-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await withTimeout(chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath(),
-      headless: true,
-      timeout: 30000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--disable-dev-shm-usage'],
-    }), 40000, 'launch chromium');
-    browser = context.browser();
+    browser = await withTimeout(launchChromium({ args: ['--disable-quic', '--no-first-run'] }), 40000,
+      'launch chromium');
   });
   after(async () => {
-    await withTimeout(context?.close() ?? Promise.resolve(), 10000, 'close chromium').catch(() => {});
     await browser?.close().catch(() => {});
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await px?.close();
     await srv?.stop();
   });
 
   test('(j) EventSource: replay after a drop, then a jugglite-gap event when too much was missed', { timeout: 120000 }, async () => {
-    const page = await context.newPage();
+    const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Same origin as the stream: the page comes through the proxy too.
