@@ -35,6 +35,7 @@
 #include "server/log.h"
 #include "server/server.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,28 @@ typedef struct names {
     size_t n, cap;
 } names_t;
 
-/* A stream's registration comment waiting for upstream confirmations. */
+/* An event that reached a resuming stream before its replay: sent after
+ * it, unless the replay had it. */
+typedef struct held_event {
+    jl_frame_t *frame;
+    int has_id;
+    jl_hist_id_t id;
+    uint64_t seq;
+} held_event_t;
+
+/* A bridged stream's registration comment waiting for upstream
+ * confirmations, and, for a stream resuming there, its Last-Event-ID and
+ * the events held until the shared history has answered. */
 struct jl_sse_wait {
-    jl_list_t node;             /* http->waiting */
+    jl_list_t node;             /* http->waiting, until confirmed */
     jl_http_session_t *owner;
     jl_buf_t comment;
     names_t names;
+    char *from;                 /* resuming: the Last-Event-ID; NULL otherwise */
+    size_t from_len;
+    int reading;                /* the read is out */
+    held_event_t *held;
+    size_t nheld, cap;
 };
 
 static void names_add(names_t *n, jl_ns_t ns, const char *name, size_t len)
@@ -123,35 +140,55 @@ static jl_frame_t *event_frame(jl_http_t *h, jl_msg_t *msg)
 
 /* Once per stream: an event already sent (the same publish through a
  * channel and a pattern, or one the resume replayed) is not sent again. */
-static int already_sent(jl_http_session_t *s, const jl_msg_t *msg)
+static int already_sent(jl_http_session_t *s, int has_id, jl_hist_id_t id, uint64_t seq)
 {
-    jl_hist_id_t walk = {0, msg->seq};
-    if (msg->has_id) {
-        if (jl_hist_id_cmp(msg->id, s->last) <= 0)
+    jl_hist_id_t walk = {0, seq};
+    if (has_id) {
+        if (jl_hist_id_cmp(id, s->last) <= 0)
             return 1;
-        s->last = msg->id;
+        s->last = id;
         return 0;
     }
-    if (s->last.ms == 0 && s->last.seq == msg->seq)
+    if (s->last.ms == 0 && s->last.seq == seq)
         return 1;
     s->last = walk;
     return 0;
 }
 
+/* (Re)armed by every event, never by keepalives (Jugglite). */
+static void longpoll_rearm(jl_http_session_t *s)
+{
+    if (s->longpoll == NULL)
+        return;
+    struct ev_loop *loop = s->http->srv->loop;
+    ev_timer_stop(loop, s->longpoll);
+    ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
+    ev_timer_start(loop, s->longpoll);
+}
+
+static void hold_event(jl_sse_wait_t *w, jl_frame_t *f, const jl_msg_t *msg)
+{
+    if (w->nheld == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 8;
+        w->held = jl_realloc(w->held, w->cap * sizeof *w->held);
+    }
+    w->held[w->nheld++] = (held_event_t){jl_frame_ref(f), msg->has_id, msg->id, msg->seq};
+}
+
 static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
 {
     jl_http_session_t *s = JL_CONTAINER_OF(sink, jl_http_session_t, sink);
-    if (s->conn.closing || already_sent(s, msg))
+    if (s->conn.closing)
+        return 0;
+    if (s->wait && s->wait->from) {
+        hold_event(s->wait, event_frame(s->http, msg), msg);
+        return 1;
+    }
+    if (already_sent(s, msg->has_id, msg->id, msg->seq))
         return 0;
     jl_conn_push(&s->conn, event_frame(s->http, msg));
     s->http->srv->stats.sse_events_sent++;
-    if (s->longpoll) {
-        /* (Re)armed by every event, never by keepalives (Jugglite). */
-        struct ev_loop *loop = s->http->srv->loop;
-        ev_timer_stop(loop, s->longpoll);
-        ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
-        ev_timer_start(loop, s->longpoll);
-    }
+    longpoll_rearm(s);
     return 1;
 }
 
@@ -275,6 +312,10 @@ static void wait_free(jl_http_session_t *s)
     jl_list_remove(&w->node);
     jl_buf_free(&w->comment);
     names_free(&w->names);
+    for (size_t i = 0; i < w->nheld; i++)
+        jl_frame_unref(w->held[i].frame);
+    free(w->held);
+    free(w->from);
     free(w);
     s->wait = NULL;
 }
@@ -295,12 +336,19 @@ static void log_stream(jl_http_session_t *s, const jl_buf_t *comment, int longpo
                  longpoll ? " (long-poll)" : "", len, comment->len > 3 ? comment->data + 2 : "");
 }
 
-static void send_registered(jl_http_session_t *s, names_t *names, int longpoll)
+static void shared_resume(jl_http_session_t *s);
+
+/* 'from': a bridged stream's Last-Event-ID (NULL when it does not resume
+ * there): its replay comes from the shared history once every name is
+ * confirmed, and what arrives before the replay is held. */
+static void send_registered(jl_http_session_t *s, names_t *names, int longpoll, const char *from,
+                            size_t from_len)
 {
     jl_buf_t comment = {0};
     jl_sse_registered(&comment, (const char *const *)names->name, names->len, names->n);
     log_stream(s, &comment, longpoll);
-    if (names_confirmed(s->http->srv->relay, names)) {
+    int confirmed = names_confirmed(s->http->srv->relay, names);
+    if (confirmed && from == NULL) {
         jl_conn_append(&s->conn, comment.data, comment.len);
         jl_buf_free(&comment);
         names_free(names);
@@ -310,8 +358,17 @@ static void send_registered(jl_http_session_t *s, names_t *names, int longpoll)
     w->owner = s;
     w->comment = comment;
     w->names = *names;
+    if (from) {
+        w->from = jl_strndup(from, from_len);
+        w->from_len = from_len;
+    }
     s->wait = w;
-    jl_list_push(&s->http->waiting, &w->node);
+    if (!confirmed) {
+        jl_list_push(&s->http->waiting, &w->node);
+        return;
+    }
+    jl_conn_append(&s->conn, w->comment.data, w->comment.len);
+    shared_resume(s);
 }
 
 /* The relay says subscriptions were confirmed: waiting streams re-check. */
@@ -324,7 +381,12 @@ static void streams_ready(void *ud)
             continue;
         jl_http_session_t *s = w->owner;
         jl_conn_append(&s->conn, w->comment.data, w->comment.len);
-        wait_free(s);
+        if (w->from == NULL) {
+            wait_free(s);
+            continue;
+        }
+        jl_list_remove(&w->node);
+        shared_resume(s);
     }
 }
 
@@ -404,14 +466,31 @@ static json_t *echo_text(const char *text, size_t len)
     return v;
 }
 
-static void gap_add(json_t *list, const names_t *names, size_t i, jl_gap_t g, long long lost)
+static void gap_add(json_t *list, jl_ns_t ns, const char *name, size_t len, jl_gap_t g,
+                    long long lost)
 {
     json_t *o = json_object();
-    json_object_set_new(o, names->ns[i] == JL_NS_PATTERN ? "pattern" : "channel",
-                        echo_text(names->name[i], names->len[i]));
+    json_object_set_new(o, ns == JL_NS_PATTERN ? "pattern" : "channel", echo_text(name, len));
     json_object_set_new(o, "reason", json_string(jl_gap_reason(g)));
     json_object_set_new(o, "lost", lost >= 0 ? json_integer(lost) : json_null());
     json_array_append_new(list, o);
+}
+
+/* The gap event: {"lastEventId":…,"channels":gaps} (takes both), with
+ * an id: line when id is not NULL. */
+static jl_frame_t *gap_frame(json_t *last_event_id, json_t *gaps, const char *id, size_t id_len)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "lastEventId", last_event_id);
+    json_object_set_new(o, "channels", gaps);
+    char *json = json_dumps(o, JSON_COMPACT);
+    jl_buf_t b = {0};
+    jl_sse_gap(&b, json ? json : "{}", json ? strlen(json) : 2, id, id_len);
+    jl_frame_t *f = jl_frame_from(b.data, b.len);
+    jl_buf_free(&b);
+    free(json);
+    json_decref(o);
+    return f;
 }
 
 /* The gap event (if anything may be missing) then every retained event
@@ -439,28 +518,19 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
         else if (known)
             g = jl_hist_gap(h, names->name[i], names->len[i], from, &lost);
         if (g != JL_GAP_NONE)
-            gap_add(gaps, names, i, g, lost);
+            gap_add(gaps, (jl_ns_t)names->ns[i], names->name[i], names->len[i], g, lost);
     }
     resume_t entries = {0};
     entries.last = from;
     jl_hist_replay_each(h, rp, from, resume_entry, &entries);
     if (json_array_size(gaps) > 0) {
-        json_t *o = json_object();
-        json_object_set_new(o, "lastEventId", echo_text(text, len > 256 ? 256 : len));
-        json_object_set_new(o, "channels", gaps);
-        char *json = json_dumps(o, JSON_COMPACT);
         /* With nothing after it, the gap carries the newest id: nothing
          * retained is newer, and a long-poll client, which reconnects at
          * once, must not be told of the same gap forever. */
         char last[JL_HIST_ID_MAX];
         size_t last_len = entries.n == 0 ? jl_hist_id_format(jl_hist_last(h), last) : 0;
-        jl_buf_t b = {0};
-        jl_sse_gap(&b, json ? json : "{}", json ? strlen(json) : 2,
-                   entries.n == 0 ? last : NULL, last_len);
-        resume_add(out, jl_frame_from(b.data, b.len));
-        jl_buf_free(&b);
-        free(json);
-        json_decref(o);
+        resume_add(out, gap_frame(echo_text(text, len > 256 ? 256 : len), gaps,
+                                  entries.n == 0 ? last : NULL, last_len));
         jl_hist_counters(h)->gaps++;
         if (entries.n == 0)
             entries.last = jl_hist_last(h);
@@ -474,17 +544,140 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
     jl_hist_replay_free(rp);
 }
 
+/* ---- resuming on a bridged node (the shared history upstream) ---- */
+
+/* One replayed entry's frame, built for this stream alone. */
+static jl_frame_t *entry_frame(jl_http_t *h, const jl_relay_entry_t *e)
+{
+    char id[JL_HIST_ID_MAX];
+    size_t id_len = jl_hist_id_format(e->id, id);
+    jl_buf_t *scratch = &h->scratch;
+    scratch->len = 0;
+    jl_sse_event_id(scratch, e->payload, e->payload_len, id, id_len, NULL);
+    jl_frame_t *f = jl_frame_from(scratch->data, scratch->len);
+    if (scratch->cap > SCRATCH_KEEP)
+        jl_buf_free(scratch);
+    return f;
+}
+
+static size_t push_owned(jl_http_session_t *s, jl_frame_t *f)
+{
+    jl_conn_push(&s->conn, f);
+    jl_frame_unref(f);
+    return 1;
+}
+
+/* The gap (if any), the replay, then what was held, minus what the replay
+ * had; the stream is live afterwards. on_error: the reason every name gets
+ * when there is no answer (h->error). */
+static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_gap_t on_error)
+{
+    jl_sse_wait_t *w = s->wait;
+    jl_server_t *srv = s->http->srv;
+    json_t *gaps = json_array();
+    size_t sent = 0;
+    for (size_t i = 0; i < w->names.n; i++) {
+        jl_gap_t g = h->error ? on_error : h->gap[i];
+        if (g != JL_GAP_NONE)
+            gap_add(gaps, (jl_ns_t)w->names.ns[i], w->names.name[i], w->names.len[i], g,
+                    h->error ? -1 : h->lost[i]);
+    }
+    if (json_array_size(gaps) > 0) {
+        jl_hist_id_t zero = {0, 0};
+        char last[JL_HIST_ID_MAX];
+        int carry = !h->error && h->n == 0 && jl_hist_id_cmp(h->last, zero) > 0;
+        size_t last_len = carry ? jl_hist_id_format(h->last, last) : 0;
+        sent += push_owned(s, gap_frame(echo_text(w->from, w->from_len > 256 ? 256 : w->from_len),
+                                        gaps, carry ? last : NULL, last_len));
+        if (carry)
+            s->last = h->last;
+        jl_hist_counters(srv->hist)->gaps++;
+    } else {
+        json_decref(gaps);
+    }
+    for (size_t i = 0; !h->error && i < h->n; i++) {
+        sent += push_owned(s, entry_frame(s->http, &h->e[i]));
+        s->last = h->e[i].id;
+    }
+    jl_hist_counters(srv->hist)->replayed += h->error ? 0 : h->n;
+    for (size_t i = 0; i < w->nheld; i++) {
+        held_event_t *e = &w->held[i];
+        if (!already_sent(s, e->has_id, e->id, e->seq)) {
+            jl_conn_push(&s->conn, e->frame);
+            sent++;
+        }
+    }
+    srv->stats.sse_events_sent += sent;
+    if (sent > 0)
+        longpoll_rearm(s);
+    wait_free(s);
+}
+
+static void shared_done(void *ud, const jl_relay_history_t *h)
+{
+    finish_resume(ud, h, JL_GAP_UPSTREAM);
+}
+
+/* Asks the relay for what the stream missed. Without a shared history
+ * (a jugglite hub upstream, --history-size 0) the id cannot be placed. */
+static void shared_resume(jl_http_session_t *s)
+{
+    jl_sse_wait_t *w = s->wait;
+    jl_relay_t *relay = s->http->srv->relay;
+    jl_relay_name_t *names = jl_malloc((w->names.n ? w->names.n : 1) * sizeof *names);
+    for (size_t i = 0; i < w->names.n; i++)
+        names[i] = (jl_relay_name_t){(jl_ns_t)w->names.ns[i], w->names.name[i], w->names.len[i]};
+    w->reading = 1;
+    int rc = jl_relay_history(relay, names, w->names.n, w->from, w->from_len, shared_done, s);
+    free(names);
+    if (rc == JL_OK)
+        return;
+    jl_relay_history_t none = {.error = "", .error_len = 0};
+    finish_resume(s, &none, rc == -ENOTSUP ? JL_GAP_UNKNOWN : JL_GAP_UPSTREAM);
+}
+
+/* The relay's link came back after a loss: every live stream is told, at
+ * this place, that plain publishes may have been missed meanwhile. */
+typedef struct {
+    json_t *gaps;
+    jl_ns_t ns;
+} link_gap_t;
+
+static void link_gap_name(void *ud, const char *name, size_t len)
+{
+    link_gap_t *g = ud;
+    gap_add(g->gaps, g->ns, name, len, JL_GAP_UPSTREAM, -1);
+}
+
+static void streams_gap(void *ud)
+{
+    jl_http_t *h = ud;
+    JL_LIST_FOREACH(&h->streams, it) {
+        jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
+        if (s->conn.closing || (s->wait && s->wait->from))
+            continue;   /* a resume in progress reports for itself */
+        link_gap_t g = {json_array(), JL_NS_CHANNEL};
+        jl_sink_each_name(&s->sink, JL_NS_CHANNEL, link_gap_name, &g);
+        g.ns = JL_NS_PATTERN;
+        jl_sink_each_name(&s->sink, JL_NS_PATTERN, link_gap_name, &g);
+        char last[JL_HIST_ID_MAX];
+        json_t *from = s->last.ms ? json_stringn(last, jl_hist_id_format(s->last, last))
+                                  : json_null();
+        push_owned(s, gap_frame(from, g.gaps, NULL, 0));
+        h->srv->stats.sse_events_sent++;
+        jl_hist_counters(h->srv->hist)->gaps++;
+        longpoll_rearm(s);
+    }
+}
+
 static void resume_send(jl_http_session_t *s, resume_t *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         jl_conn_push(&s->conn, r->f[i]);
         jl_frame_unref(r->f[i]);
     }
-    if (r->n > 0 && s->longpoll) {
-        ev_timer_stop(s->http->srv->loop, s->longpoll);
-        ev_timer_set(s->longpoll, s->http->srv->cfg->longpoll_delay, 0.);
-        ev_timer_start(s->http->srv->loop, s->longpoll);
-    }
+    if (r->n > 0)
+        longpoll_rearm(s);
     s->http->srv->stats.sse_events_sent += r->n;
     s->last = r->last;
     free(r->f);
@@ -501,20 +694,21 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
         return jl_http_respond_error(s, 400, NULL);
     names_t names = {0};
     subscribe_all(s, &q, &names);
-    /* Bridged nodes issue no ids yet (docs/history.md): nothing to resume. */
+    /* A bridged node resumes from the shared history, asynchronously. */
     resume_t rs = {0};
     size_t id_len = 0;
     const char *id = last_event_id(r, &q, &id_len);
-    int resuming = id != NULL && srv->relay == &srv->local_relay;
+    int bridged = srv->relay != &srv->local_relay;
+    int resuming = id != NULL && !bridged;
     if (resuming)
         resume(s, &names, id, id_len, &rs);
-    jl_query_free(&q);
 
     jl_http_stream_head(s);
     int longpoll = r->flags & JL_REQ_XHR;
-    send_registered(s, &names, longpoll);
     if (longpoll)
         longpoll_init(s);
+    send_registered(s, &names, longpoll, bridged ? id : NULL, id_len);
+    jl_query_free(&q);
     if (resuming)
         resume_send(s, &rs);
     jl_list_push(&s->http->streams, &s->stream);
@@ -552,6 +746,8 @@ void jl_sse_stream_free(jl_http_session_t *s)
         ev_timer_stop(srv->loop, s->longpoll);
         free(s->longpoll);
     }
+    if (s->wait && s->wait->reading)
+        jl_relay_cancel(srv->relay, s);
     wait_free(s);
 }
 
@@ -564,13 +760,13 @@ void jl_sse_streams_init(jl_http_t *h)
     jl_list_init(&h->waiting);
     ev_timer_init(&h->keepalive, on_keepalive, srv->cfg->keepalive, srv->cfg->keepalive);
     ev_timer_start(srv->loop, &h->keepalive);
-    jl_relay_on_ready(srv->relay, streams_ready, h);
+    jl_relay_on_ready(srv->relay, streams_ready, streams_gap, h);
     jl_hist_set_encoder(srv->hist, encode_for_history, h);
 }
 
 void jl_sse_streams_fini(jl_http_t *h)
 {
-    jl_relay_on_ready(h->srv->relay, NULL, NULL);
+    jl_relay_on_ready(h->srv->relay, NULL, NULL, NULL);
     jl_hist_set_encoder(h->srv->hist, NULL, NULL);
     ev_timer_stop(h->srv->loop, &h->keepalive);
     jl_buf_free(&h->scratch);

@@ -51,6 +51,9 @@
 #include "resp/redis_url.h"
 #include "resp/resp_parser.h"
 #include "resp/resp_writer.h"
+#include "resp/upstream_history.h"
+#include "server/glob.h"
+#include "server/history.h"
 #include "server/htable.h"
 #include "server/log.h"
 #include "server/rand.h"
@@ -74,15 +77,34 @@
 
 typedef enum { ST_DOWN, ST_CONNECTING, ST_HANDSHAKE, ST_UP, ST_CLOSED } up_state_t;
 
-typedef enum { WAIT_HELLO, WAIT_PUBLISH, WAIT_PING } wait_kind_t;
+typedef enum {
+    WAIT_HELLO, WAIT_PUBLISH, WAIT_PING,
+    WAIT_SCRIPT,            /* SCRIPT LOAD of the shared history's publish script */
+    WAIT_READ,              /* a stream's resume read */
+    WAIT_CATCHUP            /* the bridge's own read when its link came up */
+} wait_kind_t;
 
 /* One command waiting for its reply, in send order. */
 typedef struct {
     jl_relay_done_fn done;  /* NULL: nobody waits (fire and forget, or cancelled) */
+    jl_relay_history_fn hdone;  /* WAIT_READ's, likewise */
     void *ud;
     uint8_t kind;           /* wait_kind_t */
+    uint8_t from_known;     /* reads: 'from' is an id */
+    size_t nnames;          /* reads: names asked for */
+    jl_hist_id_t from;
     double sent;
 } waiter_t;
+
+/* A push that arrived while the bridge was catching up, delivered after. */
+typedef struct held {
+    struct held *next;
+    int has_id, shard, keep;
+    jl_hist_id_t id;
+    size_t chan_len, payload_len, pattern_len;
+    int has_pattern;
+    char bytes[];           /* chan, payload, pattern */
+} held_t;
 
 typedef struct up_name {
     jl_hlink_t link;        /* in u->names */
@@ -93,6 +115,8 @@ typedef struct up_name {
     uint8_t ns;
     uint8_t local;          /* the registry has subscribers */
     uint8_t subscribed;     /* SUBSCRIBE sent on this connection, no UNSUBSCRIBE since */
+    uint8_t on;             /* as the upstream sees it: subscribe confirmed, unsubscribe not */
+    jl_list_t in_on;        /* u->on_patterns while a pattern is on */
     uint8_t counted_held, counted_unconfirmed;  /* what the counters reflect */
     size_t len;
     char bytes[];
@@ -133,11 +157,30 @@ struct jl_upstream {
     double down_since;
     jl_rng_t rng;           /* backoff jitter */
     char last_error[160];
+    /* the shared history (upstream_history.h) */
+    int history;            /* --history-size > 0: ask for it */
+    int shared;             /* the publish script is loaded on this connection */
+    char sha[48];
+    jl_list_t on_patterns;  /* patterns the upstream has confirmed */
+    jl_hist_id_t done_id;   /* the newest announced id whose pushes all arrived */
+    int clock_known;        /* done_id was learned from the upstream */
+    struct {
+        char *chan;
+        size_t len, cap;
+        jl_hist_id_t id;
+        uint32_t left;      /* pushes of that publish still to come */
+        int kept;           /* the first of them was kept in the local history */
+    } pend;
+    int catching;           /* a catch-up read is out: pushes are held */
+    held_t *held, **held_tail;
+    int gap_due;            /* the link was up, then lost: announce a gap once back */
     /* INFO */
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
+    unsigned long long ids_in, caught_up, resumes;
 };
 
 static void lost(jl_upstream_t *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void release_held(jl_upstream_t *u, int skip_upto, jl_hist_id_t upto);
 static void send_subscribe(jl_upstream_t *u, jl_ns_t ns, up_name_t **names, size_t n, int sub);
 
 static double now_of(const jl_upstream_t *u) { return ev_now(u->srv->loop); }
@@ -180,8 +223,20 @@ static up_name_t *name_get(jl_upstream_t *u, jl_ns_t ns, const char *p, size_t l
     return n;
 }
 
+/* What the upstream says: n's subscription is on (or off) from here on in
+ * the stream of pushes. Patterns that are on are listed, to count matches. */
+static void name_set_on(jl_upstream_t *u, up_name_t *n, int on)
+{
+    if (n->ns == JL_NS_PATTERN && on && !n->on)
+        jl_list_push(&u->on_patterns, &n->in_on);
+    else if (n->ns == JL_NS_PATTERN && !on && n->on)
+        jl_list_remove(&n->in_on);
+    n->on = (uint8_t)on;
+}
+
 static void name_unlink(jl_upstream_t *u, up_name_t *n)
 {
+    name_set_on(u, n, 0);
     jl_htable_remove(&u->names, &n->link);
 }
 
@@ -223,10 +278,17 @@ static void linger_stop(jl_upstream_t *u, up_name_t *n)
 }
 
 /* The linger is over: let go of the upstream subscription. */
+static int is_ids_channel(jl_ns_t ns, const char *p, size_t len)
+{
+    return ns == JL_NS_CHANNEL && len == JL_UPH_IDS_LEN && memcmp(p, JL_UPH_IDS, len) == 0;
+}
+
 static void linger_expire(jl_upstream_t *u, up_name_t *n)
 {
     linger_stop(u, n);
-    if (n->subscribed && connected(u)) {
+    /* The bridge's own subscription to the announcements stays. */
+    int ours = u->history && is_ids_channel((jl_ns_t)n->ns, n->bytes, n->len);
+    if (n->subscribed && connected(u) && !ours) {
         n->subscribed = 0;
         n->unsubs_due++;
         send_subscribe(u, (jl_ns_t)n->ns, &n, 1, 0);
@@ -284,6 +346,15 @@ static void send_command(jl_upstream_t *u, size_t argc, const char *const *argv,
         jl_buf_free(&u->cmd);
 }
 
+/* Queues what is encoded in u->cmd. */
+static void send_encoded(jl_upstream_t *u)
+{
+    if (u->link != NULL)
+        jl_conn_append(&u->link->conn, u->cmd.data, u->cmd.len);
+    if (u->cmd.cap > 65536)
+        jl_buf_free(&u->cmd);
+}
+
 /* The same with NUL-terminated words. */
 static void send_words(jl_upstream_t *u, size_t argc, const char *const *argv)
 {
@@ -306,10 +377,13 @@ static void fifo_push(jl_upstream_t *u, wait_kind_t kind, jl_relay_done_fn done,
         u->fifo_head = 0;
     }
     waiter_t *w = &u->fifo[(u->fifo_head + u->fifo_count++) & (u->fifo_cap - 1)];
-    w->done = done;
-    w->ud = ud;
-    w->kind = (uint8_t)kind;
-    w->sent = now_of(u);
+    *w = (waiter_t){.done = done, .ud = ud, .kind = (uint8_t)kind, .sent = now_of(u)};
+}
+
+/* The waiter fifo_push just queued. */
+static waiter_t *fifo_last(jl_upstream_t *u)
+{
+    return &u->fifo[(u->fifo_head + u->fifo_count - 1) & (u->fifo_cap - 1)];
 }
 
 static waiter_t *fifo_peek(jl_upstream_t *u)
@@ -387,6 +461,10 @@ static void resubscribe_all(jl_upstream_t *u)
 
 static void answer_error(waiter_t *w, const char *text)
 {
+    if (w->hdone != NULL) {
+        jl_relay_history_t h = {.error = text, .error_len = strlen(text)};
+        w->hdone(w->ud, &h);
+    }
     if (w->done == NULL)
         return;
     jl_relay_reply_t reply = {.error = text, .error_len = strlen(text)};
@@ -405,6 +483,231 @@ static void fail_waiters(jl_upstream_t *u, const char *text)
     for (size_t i = 0; i < count; i++)
         answer_error(&fifo[(head + i) & (cap - 1)], text);
     free(fifo);
+}
+
+/* ---- the shared history (upstream_history.h) ---- */
+
+/* Names with local subscribers, for a catch-up read. */
+static jl_relay_name_t *local_names(jl_upstream_t *u, size_t *count)
+{
+    size_t cap = 16, k = 0;
+    jl_relay_name_t *v = jl_malloc(cap * sizeof *v);
+    for (size_t i = 0; i < u->names.size; i++) {
+        for (jl_hlink_t *l = u->names.slot[i]; l; l = l->next) {
+            up_name_t *n = name_of(l);
+            if (!n->local || n->ns == JL_NS_SHARD)
+                continue;
+            if (k == cap) {
+                cap *= 2;
+                v = jl_realloc(v, cap * sizeof *v);
+            }
+            v[k++] = (jl_relay_name_t){(jl_ns_t)n->ns, n->bytes, n->len};
+        }
+    }
+    *count = k;
+    return v;
+}
+
+/* Right after HELLO: load the publish script and hear the announcements,
+ * before any subscription, so that no push of a numbered publish can come
+ * before its announcement. */
+static void send_history_setup(jl_upstream_t *u)
+{
+    u->shared = 0;
+    if (!u->history)
+        return;
+    u->cmd.len = 0;
+    jl_uph_load_command(&u->cmd);
+    send_encoded(u);
+    fifo_push(u, WAIT_SCRIPT, NULL, NULL);
+    const char *argv[] = {"SUBSCRIBE", JL_UPH_IDS};
+    send_words(u, 2, argv);
+}
+
+/* Sends the read script for names after 'from' (everything retained when
+ * !known) and queues its waiter. */
+static void send_read(jl_upstream_t *u, wait_kind_t kind, const jl_relay_name_t *names, size_t n,
+                      jl_hist_id_t from, int known, jl_relay_history_fn done, void *ud)
+{
+    char text[JL_HIST_ID_MAX] = "";
+    if (known)
+        jl_hist_id_format(from, text);
+    u->cmd.len = 0;
+    jl_uph_read_command(&u->cmd, names, n, text, u->srv->cfg->history_size);
+    send_encoded(u);
+    fifo_push(u, kind, NULL, ud);
+    waiter_t *w = fifo_last(u);
+    w->hdone = done;
+    w->nnames = n;
+    w->from = from;
+    w->from_known = (uint8_t)known;
+}
+
+/* After the resubscription: the read of what the local names missed since
+ * the last publish fully delivered (the upstream answers it after
+ * confirming every subscription, so together they miss nothing). The first
+ * time up, a read of no name: it learns where the shared clock stands. */
+static void send_catchup(jl_upstream_t *u)
+{
+    if (!u->history)
+        return;
+    size_t n = 0;
+    jl_relay_name_t *names = u->clock_known ? local_names(u, &n) : NULL;
+    send_read(u, WAIT_CATCHUP, names, n, u->done_id, 1, NULL, NULL);
+    u->catching = n > 0;
+    free(names);
+}
+
+/* How many pushes one numbered publish of chan brings to this connection:
+ * one per subscription the upstream has confirmed that matches it. */
+static uint32_t expected_pushes(jl_upstream_t *u, const char *chan, size_t len)
+{
+    uint32_t n = 0;
+    const up_name_t *exact = name_find(u, JL_NS_CHANNEL, chan, len);
+    if (exact && exact->on)
+        n++;
+    JL_LIST_FOREACH(&u->on_patterns, it) {
+        const up_name_t *p = JL_CONTAINER_OF(it, up_name_t, in_on);
+        n += (uint32_t)jl_glob_match(p->bytes, p->len, chan, len);
+    }
+    return n;
+}
+
+static void note_done(jl_upstream_t *u, jl_hist_id_t id)
+{
+    if (jl_hist_id_cmp(id, u->done_id) > 0)
+        u->done_id = id;
+}
+
+/* "<id> <channel>": the pushes of channel that follow are that publish's. */
+static void on_announce(jl_upstream_t *u, const jl_resp_value_t *payload)
+{
+    jl_hist_id_t id;
+    const char *chan;
+    size_t len;
+    if (jl_uph_parse_announce(payload->str, payload->len, &id, &chan, &len) < 0) {
+        jl_log_debug("upstream %s: ignoring a malformed announcement on %s", u->url.where,
+                     JL_UPH_IDS);
+        return;
+    }
+    u->ids_in++;
+    if (u->pend.left > 0)
+        jl_log_debug("upstream %s: %u push(es) of %s never came", u->url.where, u->pend.left,
+                     u->pend.chan);
+    if (len + 1 > u->pend.cap) {
+        u->pend.cap = len + 1;
+        u->pend.chan = jl_realloc(u->pend.chan, u->pend.cap);
+    }
+    memcpy(u->pend.chan, chan, len);
+    u->pend.chan[len] = '\0';
+    u->pend.len = len;
+    u->pend.id = id;
+    u->pend.kept = 0;
+    u->pend.left = expected_pushes(u, chan, len);
+    if (u->pend.left == 0)
+        note_done(u, id);
+}
+
+/* The id of a pushed message, if it is the announced publish's; *keep: the
+ * first of its pushes, whose message the local history keeps. */
+static int pushed_id(jl_upstream_t *u, const jl_resp_value_t *chan, jl_hist_id_t *id, int *keep)
+{
+    if (u->pend.left == 0 || chan->len != u->pend.len ||
+        memcmp(chan->str, u->pend.chan, chan->len) != 0)
+        return 0;
+    *id = u->pend.id;
+    *keep = !u->pend.kept;
+    u->pend.kept = 1;
+    if (--u->pend.left == 0)
+        note_done(u, u->pend.id);
+    return 1;
+}
+
+typedef struct {
+    const char *chan, *payload, *pattern;
+    size_t chan_len, payload_len, pattern_len;
+    int shard, has_id, keep;
+    jl_hist_id_t id;
+} delivery_t;
+
+/* Delivers to this process's subscribers: a pattern's subscribers for a
+ * pmessage, the channel's for a message, both for a caught-up entry. */
+static void deliver(jl_upstream_t *u, const delivery_t *d, int everyone)
+{
+    jl_server_t *srv = u->srv;
+    jl_msg_t msg;
+    size_t n;
+
+    jl_msg_init(&msg, d->chan, d->chan_len, d->payload, d->payload_len, d->shard);
+    if (d->has_id) {
+        msg.has_id = 1;
+        msg.id = d->id;
+        if (d->keep)
+            jl_hist_keep(srv->hist, &msg);
+    }
+    if (everyone)
+        n = jl_registry_publish(srv->reg, &msg);
+    else if (d->pattern)
+        n = jl_registry_publish_pattern(srv->reg, d->pattern, d->pattern_len, &msg);
+    else
+        n = jl_registry_publish_exact(srv->reg, &msg);
+    jl_msg_release(&msg);
+    u->messages_in++;
+    srv->stats.pubsub_messages++;
+    srv->stats.deliveries += n;
+}
+
+static void hold(jl_upstream_t *u, const delivery_t *d)
+{
+    held_t *h = jl_malloc(sizeof *h + d->chan_len + d->payload_len + d->pattern_len);
+    h->next = NULL;
+    h->has_id = d->has_id;
+    h->shard = d->shard;
+    h->keep = d->keep;
+    h->id = d->id;
+    h->chan_len = d->chan_len;
+    h->payload_len = d->payload_len;
+    h->pattern_len = d->pattern_len;
+    h->has_pattern = d->pattern != NULL;
+    memcpy(h->bytes, d->chan, d->chan_len);
+    memcpy(h->bytes + d->chan_len, d->payload, d->payload_len);
+    if (d->pattern)
+        memcpy(h->bytes + d->chan_len + d->payload_len, d->pattern, d->pattern_len);
+    *u->held_tail = h;
+    u->held_tail = &h->next;
+}
+
+/* Delivers what was held, in arrival order, but numbered publishes the
+ * catch-up already delivered (ids up to 'upto'). */
+static void release_held(jl_upstream_t *u, int skip_upto, jl_hist_id_t upto)
+{
+    held_t *h = u->held;
+    u->held = NULL;
+    u->held_tail = &u->held;
+    u->catching = 0;
+    while (h) {
+        held_t *next = h->next;
+        if (!(skip_upto && h->has_id && jl_hist_id_cmp(h->id, upto) <= 0)) {
+            delivery_t d = {
+                .chan = h->bytes, .chan_len = h->chan_len,
+                .payload = h->bytes + h->chan_len, .payload_len = h->payload_len,
+                .pattern = h->has_pattern ? h->bytes + h->chan_len + h->payload_len : NULL,
+                .pattern_len = h->pattern_len,
+                .shard = h->shard, .has_id = h->has_id, .keep = h->keep, .id = h->id,
+            };
+            deliver(u, &d, 0);
+        }
+        free(h);
+        h = next;
+    }
+}
+
+static void announce_gap(jl_upstream_t *u)
+{
+    if (!u->gap_due)
+        return;
+    u->gap_due = 0;
+    jl_relay_gap(&u->relay);
 }
 
 /* ---- connection life ---- */
@@ -435,6 +738,12 @@ static void drop_link(jl_upstream_t *u)
         jl_conn_close(&link->conn, "upstream reset");
     }
     u->synced = 0;
+    u->shared = 0;
+    u->pend.left = 0;
+    if (u->catching) {
+        jl_hist_id_t none = {0, 0};
+        release_held(u, 0, none);
+    }
     u->names.frozen = 1;
     for (size_t i = 0; i < u->names.size; i++) {
         jl_hlink_t *l = u->names.slot[i];
@@ -443,6 +752,7 @@ static void drop_link(jl_upstream_t *u)
             up_name_t *n = name_of(l);
             n->subscribed = 0;
             n->subs_due = n->unsubs_due = 0;
+            name_set_on(u, n, 0);
             name_settle(u, n);
             l = next;
         }
@@ -491,6 +801,8 @@ static void lost(jl_upstream_t *u, const char *fmt, ...)
     }
     if (u->state != ST_UP)
         u->attempts++;
+    if (u->ever_up)
+        u->gap_due = 1;
     drop_link(u);
     u->state = ST_DOWN;
     char text[512];
@@ -517,6 +829,8 @@ static void conn_up(jl_upstream_t *u)
     else
         jl_log_info("upstream %s up (RESP3)", u->url.where);
     u->ever_up = 1;
+    if (!u->history)
+        announce_gap(u);    /* with a history, after the catch-up */
     u->synced = u->nunconfirmed == 0;
     u->logged_down = 0;
     u->attempts = 0;
@@ -534,7 +848,9 @@ static void link_on_connected(jl_conn_t *c)
     u->state = ST_HANDSHAKE;
     u->last_rx = now_of(u);
     send_hello(u);
+    send_history_setup(u);
     resubscribe_all(u);
+    send_catchup(u);
 }
 
 static void process_input(jl_upstream_t *u, jl_conn_t *c);
@@ -677,22 +993,23 @@ static int fault(fault_t *f, const char *fmt, ...)
     return -EPROTO;
 }
 
+/* A message or pmessage: numbered if it is the announced publish's, held
+ * while a catch-up read is out, delivered otherwise. */
 static void deliver_pushed(jl_upstream_t *u, const jl_resp_value_t *chan, const jl_resp_value_t *payload,
                     const jl_resp_value_t *pattern, int shard)
 {
-    jl_server_t *srv = u->srv;
-    jl_msg_t msg;
-    size_t n;
-
-    jl_msg_init(&msg, chan->str, chan->len, payload->str, payload->len, shard);
-    if (pattern)
-        n = jl_registry_publish_pattern(srv->reg, pattern->str, pattern->len, &msg);
+    delivery_t d = {
+        .chan = chan->str, .chan_len = chan->len,
+        .payload = payload->str, .payload_len = payload->len,
+        .pattern = pattern ? pattern->str : NULL, .pattern_len = pattern ? pattern->len : 0,
+        .shard = shard,
+    };
+    if (!shard)
+        d.has_id = pushed_id(u, chan, &d.id, &d.keep);
+    if (u->catching)
+        hold(u, &d);
     else
-        n = jl_registry_publish_exact(srv->reg, &msg);
-    jl_msg_release(&msg);
-    u->messages_in++;
-    srv->stats.pubsub_messages++;
-    srv->stats.deliveries += n;
+        deliver(u, &d, 0);
 }
 
 static int subscribe_kind(const jl_resp_value_t *k, jl_ns_t *ns, int *sub)
@@ -720,6 +1037,7 @@ static void confirmation(jl_upstream_t *u, jl_ns_t ns, int sub, const jl_resp_va
         return;
     }
     (*due)--;
+    name_set_on(u, n, sub);
     name_settle(u, n);
 }
 
@@ -732,13 +1050,22 @@ static int on_push(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
     for (size_t i = 0; i < v->nelem; i++)
         if (!is_text(&e[i]) && e[i].type != JL_RESP_INTEGER && e[i].type != JL_RESP_NULL)
             return fault(f, "push with a nested value");
-    if (v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[1]) && is_text(&e[2]))
+    int ids = u->history && v->nelem >= 3 && is_text(&e[v->nelem - 2]) &&
+              is_ids_channel(JL_NS_CHANNEL, e[v->nelem - 2].str, e[v->nelem - 2].len);
+    if (ids && v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[2]))
+        on_announce(u, &e[2]);
+    else if (ids && v->nelem == 4 && text_is(&e[0], "pmessage"))
+        ;   /* a pattern of ours that matches the announcements: not for subscribers */
+    else if (v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[1]) && is_text(&e[2]))
         deliver_pushed(u, &e[1], &e[2], NULL, 0);
     else if (v->nelem == 3 && text_is(&e[0], "smessage") && is_text(&e[1]) && is_text(&e[2]))
         deliver_pushed(u, &e[1], &e[2], NULL, 1);
     else if (v->nelem == 4 && text_is(&e[0], "pmessage") && is_text(&e[1]) && is_text(&e[2]) &&
              is_text(&e[3]))
         deliver_pushed(u, &e[2], &e[3], &e[1], 0);
+    else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub) && u->history && is_text(&e[1]) &&
+             is_ids_channel(ns, e[1].str, e[1].len) && name_find(u, ns, e[1].str, e[1].len) == NULL)
+        ;   /* the bridge's own subscription to the announcements */
     else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub))
         confirmation(u, ns, sub, &e[1]);
     else
@@ -778,6 +1105,102 @@ static int on_publish_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t 
     waiter_t w = fifo_pop(u);
     if (w.done)
         w.done(w.ud, &reply);
+    /* The upstream forgot the script (SCRIPT FLUSH, a failover): load it
+     * again; publishes go out plain until it is back. */
+    if (reply.error && u->shared && reply.error_len >= 8 && memcmp(reply.error, "NOSCRIPT", 8) == 0) {
+        u->shared = 0;
+        u->cmd.len = 0;
+        jl_uph_load_command(&u->cmd);
+        send_encoded(u);
+        fifo_push(u, WAIT_SCRIPT, NULL, NULL);
+    }
+    return JL_OK;
+}
+
+static int is_error(const jl_resp_value_t *v)
+{
+    return v->type == JL_RESP_ERROR || v->type == JL_RESP_BLOBERR;
+}
+
+static int on_script_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
+{
+    fifo_pop(u);
+    if (is_text(v) && v->len > 0 && v->len < sizeof u->sha) {
+        memcpy(u->sha, v->str, v->len);
+        u->sha[v->len] = '\0';
+        u->shared = 1;
+        return JL_OK;
+    }
+    if (!is_error(v))
+        return fault(f, "SCRIPT LOAD answered with a '%c' value", (char)v->type);
+    jl_log_warn("upstream %s cannot keep the shared history (SCRIPT LOAD: %.*s): publishes "
+                "carry no id and bridged streams do not resume",
+                u->url.where, (int)(v->len > 120 ? 120 : v->len), v->str);
+    return JL_OK;
+}
+
+/* A stream's resume read: handed over as the relay's history answer. */
+static int on_read_reply(jl_upstream_t *u, const jl_resp_value_t *v)
+{
+    const jl_config_t *cfg = u->srv->cfg;
+    waiter_t w = fifo_pop(u);
+    if (w.hdone == NULL)
+        return JL_OK;
+    if (is_error(v)) {
+        jl_relay_history_t h = {.error = v->str, .error_len = v->len};
+        w.hdone(w.ud, &h);
+        return JL_OK;
+    }
+    jl_uph_read_t rd;
+    if (jl_uph_read_reply(v, w.nnames, w.from_known, w.from, cfg->history_size, cfg->history_age,
+                          &rd) < 0) {
+        static const char bad[] = "ERR the shared history answered something unexpected";
+        jl_relay_history_t h = {.error = bad, .error_len = sizeof bad - 1};
+        w.hdone(w.ud, &h);
+        return JL_OK;
+    }
+    w.hdone(w.ud, &rd.h);
+    jl_uph_read_free(&rd);
+    return JL_OK;
+}
+
+/* The bridge's own read: the first tells where the clock stands; later
+ * ones deliver what the local names missed while the link was down,
+ * then what was held meanwhile, after the gap is announced. */
+static int on_catchup_reply(jl_upstream_t *u, const jl_resp_value_t *v)
+{
+    const jl_config_t *cfg = u->srv->cfg;
+    waiter_t w = fifo_pop(u);
+    jl_uph_read_t rd;
+    int ok = !is_error(v) && jl_uph_read_reply(v, w.nnames, 1, w.from, cfg->history_size,
+                                                cfg->history_age, &rd) == 0;
+    if (!ok)
+        jl_log_warn("upstream %s: cannot read the shared history (%.*s); what was published "
+                    "while the link was down is not caught up",
+                    u->url.where, is_error(v) ? (int)(v->len > 120 ? 120 : v->len) : 10,
+                    is_error(v) ? v->str : "bad reply");
+    if (ok && !u->clock_known) {
+        note_done(u, rd.h.last);
+        u->clock_known = 1;
+    }
+    announce_gap(u);
+    jl_hist_id_t upto = w.from;
+    for (size_t i = 0; ok && i < rd.h.n; i++) {
+        const jl_relay_entry_t *e = &rd.h.e[i];
+        delivery_t d = {
+            .chan = e->chan, .chan_len = e->chan_len,
+            .payload = e->payload, .payload_len = e->payload_len,
+            .has_id = 1, .keep = 1, .id = e->id,
+        };
+        deliver(u, &d, 1);
+        upto = e->id;
+        u->caught_up++;
+    }
+    if (ok) {
+        note_done(u, upto);
+        jl_uph_read_free(&rd);
+    }
+    release_held(u, ok, upto);
     return JL_OK;
 }
 
@@ -798,6 +1221,12 @@ static int on_value(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         return on_hello_reply(u, v, f);
     case WAIT_PUBLISH:
         return on_publish_reply(u, v, f);
+    case WAIT_SCRIPT:
+        return on_script_reply(u, v, f);
+    case WAIT_READ:
+        return on_read_reply(u, v);
+    case WAIT_CATCHUP:
+        return on_catchup_reply(u, v);
     case WAIT_PING:
         if (v->type == JL_RESP_ERROR)
             jl_log_warn("upstream %s: PING answered %.*s", u->url.where, (int)v->len, v->str);
@@ -884,9 +1313,16 @@ static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
                  u->url.where);
         return -ENOTCONN;
     }
-    const char *argv[] = {pub->shard ? "SPUBLISH" : "PUBLISH", pub->chan, pub->payload};
-    size_t lens[] = {strlen(argv[0]), pub->chan_len, pub->payload_len};
-    send_command(u, 3, argv, lens);
+    if (u->shared && !pub->shard) {
+        u->cmd.len = 0;
+        jl_uph_publish_command(&u->cmd, u->sha, pub, u->srv->cfg->history_size,
+                               u->srv->cfg->history_age);
+        send_encoded(u);
+    } else {
+        const char *argv[] = {pub->shard ? "SPUBLISH" : "PUBLISH", pub->chan, pub->payload};
+        size_t lens[] = {strlen(argv[0]), pub->chan_len, pub->payload_len};
+        send_command(u, 3, argv, lens);
+    }
     u->messages_out++;
     fifo_push(u, WAIT_PUBLISH, done, ud);
     return JL_OK;
@@ -898,8 +1334,26 @@ static void relay_cancel(jl_relay_t *r, void *ud)
     for (size_t i = 0; i < u->fifo_count; i++) {
         waiter_t *w = &u->fifo[(u->fifo_head + i) & (u->fifo_cap - 1)];
         if (w->ud == ud)
-            w->done = NULL;
+            w->done = NULL, w->hdone = NULL;
     }
+}
+
+static int relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
+                         size_t from_len, jl_relay_history_fn done, void *ud)
+{
+    jl_upstream_t *u = upstream_of(r);
+    if (u->state != ST_UP) {
+        snprintf(r->error, sizeof r->error, "ERR upstream unavailable: %s is not connected",
+                 u->url.where);
+        return -ENOTCONN;
+    }
+    if (!u->shared)
+        return -ENOTSUP;
+    jl_hist_id_t id = {0, 0};
+    int known = jl_hist_id_parse(from, from_len, &id) == 0;
+    send_read(u, WAIT_READ, names, n, id, known, done, ud);
+    u->resumes++;
+    return JL_OK;
 }
 
 /* 1 when connected and every subscription held when the connection came
@@ -939,6 +1393,13 @@ static void relay_info(const jl_relay_t *r, jl_buf_t *out)
                   state[u->state], u->url.where, u->reconnects, u->messages_in, u->messages_out,
                   u->publishes_dropped, u->nheld[JL_NS_CHANNEL], u->nheld[JL_NS_PATTERN],
                   u->nheld[JL_NS_SHARD], u->nunconfirmed, u->nlingering, u->fifo_count, err);
+    char last[JL_HIST_ID_MAX];
+    jl_hist_id_format(u->done_id, last);
+    jl_buf_printf(out,
+                  "upstream_shared_history:%s\r\nupstream_last_id:%s\r\n"
+                  "upstream_ids_announced:%llu\r\nupstream_caught_up:%llu\r\n"
+                  "upstream_history_reads:%llu\r\n",
+                  u->shared ? "yes" : "no", last, u->ids_in, u->caught_up, u->resumes);
 }
 
 /* Server shutdown: stop reconnecting; what is queued gets one last write. */
@@ -962,6 +1423,7 @@ static const jl_relay_ops_t relay_ops = {
     .healthy = relay_healthy,
     .info = relay_info,
     .shutdown = relay_shutdown,
+    .history = relay_history,
 };
 
 /* ---- public API ---- */
@@ -981,6 +1443,9 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     u->state = ST_DOWN;
     u->relay.ops = &relay_ops;
     jl_list_init(&u->lingering);
+    jl_list_init(&u->on_patterns);
+    u->held_tail = &u->held;
+    u->history = srv->cfg->history_size > 0;
     jl_random_bytes(u->key, sizeof u->key);
     jl_rng_seed(&u->rng);
 
@@ -1018,6 +1483,7 @@ void jl_upstream_free(jl_upstream_t *u)
     }
     jl_htable_free(&u->names);
     free(u->fifo);
+    free(u->pend.chan);
     jl_buf_free(&u->cmd);
     jl_redis_url_free(&u->url);
     free(u);

@@ -271,11 +271,28 @@ static void append(jl_hist_t *h, jl_hist_chan_t *c, jl_hist_entry_t *e)
     enforce_memory(h, c);
 }
 
+static void keep(jl_hist_t *h, jl_msg_t *msg);
+
 void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
 {
-    char id[JL_HIST_ID_MAX];
     msg->id = next_id(h);
     msg->has_id = 1;
+    keep(h, msg);
+}
+
+int jl_hist_keep(jl_hist_t *h, jl_msg_t *msg)
+{
+    if (!msg->has_id || jl_hist_id_cmp(msg->id, h->last) <= 0)
+        return -1;
+    h->last = msg->id;
+    keep(h, msg);
+    return 0;
+}
+
+/* Keeps msg (its id is set and is the newest) for msg->chan. */
+static void keep(jl_hist_t *h, jl_msg_t *msg)
+{
+    char id[JL_HIST_ID_MAX];
     if (h->encode == NULL)
         return;
     jl_hist_chan_t *c = chan_get(h, msg->chan, msg->chan_len);
@@ -345,6 +362,7 @@ const char *jl_gap_reason(jl_gap_t g)
     case JL_GAP_EVICTED: return "evicted";
     case JL_GAP_RESTART: return "restart";
     case JL_GAP_UNKNOWN: return "unknown";
+    case JL_GAP_UPSTREAM: return "upstream";
     case JL_GAP_NONE: break;
     }
     return "none";

@@ -85,6 +85,11 @@ jl_hist_id_t jl_hist_last(const jl_hist_t *h);
  * encoder and keeps it for msg->chan, evicting what the limits say.
  * Without an encoder the message gets an id but nothing is kept. */
 void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg);
+/* The same for a message whose id was issued elsewhere (a bridged node
+ * keeps what the shared history upstream numbered): msg->id must be newer
+ * than every id this history knows, and becomes its newest. Returns 0, or
+ * -1 (nothing kept) for a message without an id or with an older one. */
+int jl_hist_keep(jl_hist_t *h, jl_msg_t *msg);
 /* Drops entries older than max_age (the server's cron calls it). */
 void jl_hist_expire(jl_hist_t *h);
 
@@ -102,7 +107,13 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded);
 
 /* ---- resuming ---- */
 
-typedef enum { JL_GAP_NONE = 0, JL_GAP_EVICTED, JL_GAP_RESTART, JL_GAP_UNKNOWN } jl_gap_t;
+/* Why a stream may have missed events: retention let them go; they
+ * predate what this history (or the shared one) can vouch for; the id
+ * names no position; or a bridged node's link to its upstream was down,
+ * and plain publishes made there meanwhile cannot be recovered. */
+typedef enum {
+    JL_GAP_NONE = 0, JL_GAP_EVICTED, JL_GAP_RESTART, JL_GAP_UNKNOWN, JL_GAP_UPSTREAM
+} jl_gap_t;
 const char *jl_gap_reason(jl_gap_t g);
 
 /* Turns a Last-Event-ID into a position: an "ms-seq" this history issued

@@ -257,6 +257,14 @@ void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns
     }
 }
 
+void jl_sink_each_name(const jl_sink_t *sink, jl_ns_t ns, jl_registry_name_fn cb, void *ud)
+{
+    JL_LIST_FOREACH(&sink->subs[ns], it) {
+        const name_t *name = JL_CONTAINER_OF(it, sub_t, in_sink)->name;
+        cb(ud, name->bytes, name->len);
+    }
+}
+
 /* Every subscriber of 'name' (NULL: none) gets msg; returns the receivers. */
 static size_t deliver_to(name_t *name, jl_msg_t *msg)
 {

@@ -83,6 +83,10 @@ typedef void (*jl_registry_name_fn)(void *ud, const char *name, size_t len);
 void jl_registry_unsubscribe_all(jl_registry_t *reg, jl_sink_t *sink, jl_ns_t ns,
                                  jl_registry_name_fn cb, void *ud);
 
+/* Calls cb for every name 'sink' is subscribed to in ns, in subscribe
+ * order. cb must not change subscriptions. */
+void jl_sink_each_name(const jl_sink_t *sink, jl_ns_t ns, jl_registry_name_fn cb, void *ud);
+
 /* Delivers msg to the subscribers of msg->chan in JL_NS_SHARD if msg->shard,
  * else JL_NS_CHANNEL then every matching pattern (Redis order: exact
  * subscribers first). Returns the sum of deliver() results. The caller

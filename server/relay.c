@@ -6,6 +6,7 @@
 #include "server/relay.h"
 #include "server/history.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Shard channels have no SSE streams, hence no history. */
@@ -80,14 +81,29 @@ void jl_relay_shutdown(jl_relay_t *r)
         r->ops->shutdown(r);
 }
 
+int jl_relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
+                     size_t from_len, jl_relay_history_fn done, void *ud)
+{
+    if (r->ops->history == NULL)
+        return -ENOTSUP;
+    return r->ops->history(r, names, n, from, from_len, done, ud);
+}
+
 void jl_relay_progress(jl_relay_t *r)
 {
     if (r->on_ready)
         r->on_ready(r->ready_ud);
 }
 
-void jl_relay_on_ready(jl_relay_t *r, jl_relay_ready_fn fn, void *ud)
+void jl_relay_gap(jl_relay_t *r)
 {
-    r->on_ready = fn;
+    if (r->on_gap)
+        r->on_gap(r->ready_ud);
+}
+
+void jl_relay_on_ready(jl_relay_t *r, jl_relay_ready_fn ready, jl_relay_gap_fn gap, void *ud)
+{
+    r->on_ready = ready;
+    r->on_gap = gap;
     r->ready_ud = ud;
 }

@@ -21,6 +21,7 @@
 #define JL_RELAY_H
 
 #include "server/buf.h"
+#include "server/history.h"
 #include "server/registry.h"
 #include "server/stats.h"
 
@@ -48,6 +49,40 @@ typedef struct jl_relay_reply {
 typedef void (*jl_relay_done_fn)(void *ud, const jl_relay_reply_t *reply);
 /* Subscriptions may have become live upstream: re-check jl_relay_confirmed. */
 typedef void (*jl_relay_ready_fn)(void *ud);
+/* The relay was cut off from where publishes go and is back: what was
+ * published there meanwhile without an id cannot be recovered, so every
+ * stream announces a gap (JL_GAP_UPSTREAM) at this place. */
+typedef void (*jl_relay_gap_fn)(void *ud);
+
+/* ---- a shared history (a bridge's; see docs/history.md) ---- */
+
+typedef struct jl_relay_name {
+    jl_ns_t ns;                 /* JL_NS_CHANNEL or JL_NS_PATTERN */
+    const char *name;
+    size_t len;
+} jl_relay_name_t;
+
+typedef struct jl_relay_entry {
+    jl_hist_id_t id;
+    const char *chan;
+    size_t chan_len;
+    const char *payload;
+    size_t payload_len;
+} jl_relay_entry_t;
+
+/* What a stream resuming from one id missed, as the shared history says.
+ * Everything is valid during the callback only. */
+typedef struct jl_relay_history {
+    const char *error;          /* NULL, or why nothing could be read (then no entries) */
+    size_t error_len;
+    const jl_relay_entry_t *e;  /* every entry after the id, each once, in id order */
+    size_t n;
+    const jl_gap_t *gap;        /* one per name asked for */
+    const long long *lost;      /* one per name: entries missed for sure, -1 unknown */
+    jl_hist_id_t last;          /* the newest id of the shared history */
+} jl_relay_history_t;
+
+typedef void (*jl_relay_history_fn)(void *ud, const jl_relay_history_t *h);
 
 typedef struct jl_relay_ops {
     int (*publish)(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud);
@@ -61,6 +96,11 @@ typedef struct jl_relay_ops {
     void (*info)(const jl_relay_t *r, jl_buf_t *out);
     /* Optional: the server is shutting down. */
     void (*shutdown)(jl_relay_t *r);
+    /* Optional: reads the shared history of names after 'from' (the text of
+     * a Last-Event-ID). -ENOTSUP: the relay keeps none (ids are local).
+     * Otherwise like publish: done fires once unless cancelled. */
+    int (*history)(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
+                   size_t from_len, jl_relay_history_fn done, void *ud);
 } jl_relay_ops_t;
 
 struct jl_relay {
@@ -70,6 +110,7 @@ struct jl_relay {
      * another relay keeps it (jl_server_set_relay copies it). */
     jl_relay_ready_fn on_ready;
     void *ready_ud;
+    jl_relay_gap_fn on_gap;
     /* the local relay's state */
     jl_registry_t *reg;
     jl_stats_t *stats;
@@ -98,8 +139,14 @@ int jl_relay_health(const jl_relay_t *r);
 int jl_relay_has_info(const jl_relay_t *r);
 void jl_relay_info(const jl_relay_t *r, jl_buf_t *out);
 void jl_relay_shutdown(jl_relay_t *r);
+/* See the history op. -ENOTSUP without a shared history. */
+int jl_relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
+                     size_t from_len, jl_relay_history_fn done, void *ud);
 /* Called by a relay when confirmations arrived. */
 void jl_relay_progress(jl_relay_t *r);
-void jl_relay_on_ready(jl_relay_t *r, jl_relay_ready_fn fn, void *ud);
+/* Called by a relay whose link came back after a loss. */
+void jl_relay_gap(jl_relay_t *r);
+/* Who is told (one listener, ud shared): confirmations, and gaps. */
+void jl_relay_on_ready(jl_relay_t *r, jl_relay_ready_fn ready, jl_relay_gap_fn gap, void *ud);
 
 #endif

@@ -392,7 +392,7 @@ void jl_server_set_relay(jl_server_t *srv, jl_relay_t *r)
 {
     if (r == NULL)
         r = &srv->local_relay;
-    jl_relay_on_ready(r, srv->relay->on_ready, srv->relay->ready_ud);
+    jl_relay_on_ready(r, srv->relay->on_ready, srv->relay->on_gap, srv->relay->ready_ud);
     srv->relay = r;
 }
 

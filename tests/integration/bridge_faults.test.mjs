@@ -132,10 +132,14 @@ class FakeUpstream {
   }
 }
 
+// The scripted upstream speaks the pub/sub part of RESP3 only, so the nodes
+// run without the shared history (--history-size 0: no SCRIPT LOAD, no
+// announcements channel); the shared history runs against a real Redis in
+// history_bridged.test.mjs.
 function node(url, extra = []) {
   return startJugglite({
     args: ['--upstream', url, '--upstream-backoff-min', '0.02', '--upstream-backoff-max', '0.1',
-      '--upstream-linger', '0', ...extra],
+      '--upstream-linger', '0', '--history-size', '0', ...extra],
   });
 }
 
