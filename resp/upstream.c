@@ -160,6 +160,7 @@ struct jl_upstream {
     /* the shared history (upstream_history.h) */
     int history;            /* --history-size > 0: ask for it */
     int shared;             /* the publish script is loaded on this connection */
+    int script_due;         /* a SCRIPT LOAD awaits its reply */
     char sha[48];
     jl_list_t on_patterns;  /* patterns the upstream has confirmed */
     jl_hist_id_t done_id;   /* the newest announced id whose pushes all arrived */
@@ -520,6 +521,7 @@ static void send_history_setup(jl_upstream_t *u)
     jl_uph_load_command(&u->cmd);
     send_encoded(u);
     fifo_push(u, WAIT_SCRIPT, NULL, NULL);
+    u->script_due = 1;
     const char *argv[] = {"SUBSCRIBE", JL_UPH_IDS};
     send_words(u, 2, argv);
 }
@@ -739,6 +741,7 @@ static void drop_link(jl_upstream_t *u)
     }
     u->synced = 0;
     u->shared = 0;
+    u->script_due = 0;
     u->pend.left = 0;
     if (u->catching) {
         jl_hist_id_t none = {0, 0};
@@ -1113,6 +1116,7 @@ static int on_publish_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t 
         jl_uph_load_command(&u->cmd);
         send_encoded(u);
         fifo_push(u, WAIT_SCRIPT, NULL, NULL);
+        u->script_due = 1;
     }
     return JL_OK;
 }
@@ -1125,6 +1129,7 @@ static int is_error(const jl_resp_value_t *v)
 static int on_script_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
 {
     fifo_pop(u);
+    u->script_due = 0;
     if (is_text(v) && v->len > 0 && v->len < sizeof u->sha) {
         memcpy(u->sha, v->str, v->len);
         u->sha[v->len] = '\0';
@@ -1310,6 +1315,15 @@ static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
     if (u->state != ST_UP) {
         u->publishes_dropped++;
         snprintf(r->error, sizeof r->error, "ERR upstream unavailable: %s is not connected",
+                 u->url.where);
+        return -ENOTCONN;
+    }
+    /* Not before the script is known: a publish sent plain now would get
+     * no id, and nobody could recover it. */
+    if (u->script_due && !pub->shard) {
+        u->publishes_dropped++;
+        snprintf(r->error, sizeof r->error,
+                 "ERR upstream unavailable: %s is connected, the shared history not ready yet",
                  u->url.where);
         return -ENOTCONN;
     }
