@@ -650,7 +650,7 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded)
         return -1;
     char magic[sizeof MAGIC];
     jl_hist_id_t floor, last, forgotten;
-    uint64_t nchans;
+    uint64_t nchans = 0;
     jl_hist_entry_t **all = NULL;
     size_t nall = 0, cap = 0;
     int bad = get(f, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC) != 0 ||
