@@ -654,8 +654,10 @@ static void streams_gap(void *ud)
     jl_http_t *h = ud;
     JL_LIST_FOREACH(&h->streams, it) {
         jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
-        if (s->conn.closing || (s->wait && s->wait->from))
-            continue;   /* a resume in progress reports for itself */
+        /* A resume in progress reports for itself; a stream still waiting
+         * for its first confirmation was never live, so it missed nothing. */
+        if (s->conn.closing || s->wait)
+            continue;
         link_gap_t g = {json_array(), JL_NS_CHANNEL};
         jl_sink_each_name(&s->sink, JL_NS_CHANNEL, link_gap_name, &g);
         g.ns = JL_NS_PATTERN;
