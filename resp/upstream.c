@@ -16,7 +16,13 @@
  *   - one (P|S)SUBSCRIBE per name that gains its first local subscriber, one
  *     (P|S)UNSUBSCRIBE per name unused for --upstream-linger seconds;
  *   - PUBLISH / SPUBLISH forwarded for local publishers, and PING after a
- *     silence so that a hung upstream is noticed.
+ *     silence so that a hung upstream is noticed;
+ *   - with the shared history (upstream_history.h): FUNCTION LOAD and
+ *     SUBSCRIBE jugglite:ids right after HELLO, a catch-up read after the
+ *     resubscription, FCALL jugglite_publish instead of PUBLISH, and one
+ *     FCALL jugglite_read per resuming stream. The announcements number the
+ *     pushes that follow them (pushed_id); pushes that come while the
+ *     catch-up read is out are held, then delivered after it.
  * What comes back: replies, matched FIFO to HELLO, PUBLISH and PING (RESP3
  * subscribe confirmations are pushes, not replies), and pushes: subscription
  * confirmations and messages. Each local name has its own upstream
@@ -79,7 +85,7 @@ typedef enum { ST_DOWN, ST_CONNECTING, ST_HANDSHAKE, ST_UP, ST_CLOSED } up_state
 
 typedef enum {
     WAIT_HELLO, WAIT_PUBLISH, WAIT_PING,
-    WAIT_SCRIPT,            /* SCRIPT LOAD of the shared history's publish script */
+    WAIT_SCRIPT,            /* FUNCTION LOAD of the shared history's library */
     WAIT_READ,              /* a stream's resume read */
     WAIT_CATCHUP            /* the bridge's own read when its link came up */
 } wait_kind_t;
@@ -159,9 +165,8 @@ struct jl_upstream {
     char last_error[160];
     /* the shared history (upstream_history.h) */
     int history;            /* --history-size > 0: ask for it */
-    int shared;             /* the publish script is loaded on this connection */
-    int script_due;         /* a SCRIPT LOAD awaits its reply */
-    char sha[48];
+    int shared;             /* the library is loaded on this connection */
+    int library_due;        /* a FUNCTION LOAD awaits its reply */
     jl_list_t on_patterns;  /* patterns the upstream has confirmed */
     jl_hist_id_t done_id;   /* the newest announced id whose pushes all arrived */
     int clock_known;        /* done_id was learned from the upstream */
@@ -509,7 +514,7 @@ static jl_relay_name_t *local_names(jl_upstream_t *u, size_t *count)
     return v;
 }
 
-/* Right after HELLO: load the publish script and hear the announcements,
+/* Right after HELLO: load the library and hear the announcements,
  * before any subscription, so that no push of a numbered publish can come
  * before its announcement. */
 static void send_history_setup(jl_upstream_t *u)
@@ -521,12 +526,12 @@ static void send_history_setup(jl_upstream_t *u)
     jl_uph_load_command(&u->cmd);
     send_encoded(u);
     fifo_push(u, WAIT_SCRIPT, NULL, NULL);
-    u->script_due = 1;
+    u->library_due = 1;
     const char *argv[] = {"SUBSCRIBE", JL_UPH_IDS};
     send_words(u, 2, argv);
 }
 
-/* Sends the read script for names after 'from' (everything retained when
+/* Sends the read for names after 'from' (everything retained when
  * !known) and queues its waiter. */
 static void send_read(jl_upstream_t *u, wait_kind_t kind, const jl_relay_name_t *names, size_t n,
                       jl_hist_id_t from, int known, jl_relay_history_fn done, void *ud)
@@ -741,7 +746,7 @@ static void drop_link(jl_upstream_t *u)
     }
     u->synced = 0;
     u->shared = 0;
-    u->script_due = 0;
+    u->library_due = 0;
     u->pend.left = 0;
     if (u->catching) {
         jl_hist_id_t none = {0, 0};
@@ -1108,15 +1113,17 @@ static int on_publish_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t 
     waiter_t w = fifo_pop(u);
     if (w.done)
         w.done(w.ud, &reply);
-    /* The upstream forgot the script (SCRIPT FLUSH, a failover): load it
-     * again; publishes go out plain until it is back. */
-    if (reply.error && u->shared && reply.error_len >= 8 && memcmp(reply.error, "NOSCRIPT", 8) == 0) {
+    /* The upstream forgot the library (FUNCTION FLUSH, a failover to a
+     * replica without it): load it again; publishes are refused until then. */
+    static const char gone[] = "ERR Function not found";
+    if (reply.error && u->shared && reply.error_len >= sizeof gone - 1 &&
+        memcmp(reply.error, gone, sizeof gone - 1) == 0) {
         u->shared = 0;
         u->cmd.len = 0;
         jl_uph_load_command(&u->cmd);
         send_encoded(u);
         fifo_push(u, WAIT_SCRIPT, NULL, NULL);
-        u->script_due = 1;
+        u->library_due = 1;
     }
     return JL_OK;
 }
@@ -1129,17 +1136,15 @@ static int is_error(const jl_resp_value_t *v)
 static int on_script_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
 {
     fifo_pop(u);
-    u->script_due = 0;
-    if (is_text(v) && v->len > 0 && v->len < sizeof u->sha) {
-        memcpy(u->sha, v->str, v->len);
-        u->sha[v->len] = '\0';
+    u->library_due = 0;
+    if (is_text(v)) {       /* the library's name */
         u->shared = 1;
         return JL_OK;
     }
     if (!is_error(v))
-        return fault(f, "SCRIPT LOAD answered with a '%c' value", (char)v->type);
-    jl_log_warn("upstream %s cannot keep the shared history (SCRIPT LOAD: %.*s): publishes "
-                "carry no id and bridged streams do not resume",
+        return fault(f, "FUNCTION LOAD answered with a '%c' value", (char)v->type);
+    jl_log_warn("upstream %s cannot keep the shared history (FUNCTION LOAD: %.*s; Redis 7 "
+                "or later is needed): publishes carry no id and bridged streams do not resume",
                 u->url.where, (int)(v->len > 120 ? 120 : v->len), v->str);
     return JL_OK;
 }
@@ -1320,7 +1325,7 @@ static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
     }
     /* Not before the script is known: a publish sent plain now would get
      * no id, and nobody could recover it. */
-    if (u->script_due && !pub->shard) {
+    if (u->library_due && !pub->shard) {
         u->publishes_dropped++;
         snprintf(r->error, sizeof r->error,
                  "ERR upstream unavailable: %s is connected, the shared history not ready yet",
@@ -1329,7 +1334,7 @@ static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
     }
     if (u->shared && !pub->shard) {
         u->cmd.len = 0;
-        jl_uph_publish_command(&u->cmd, u->sha, pub, u->srv->cfg->history_size,
+        jl_uph_publish_command(&u->cmd, pub, u->srv->cfg->history_size,
                                u->srv->cfg->history_age);
         send_encoded(u);
     } else {

@@ -1,8 +1,8 @@
-/* upstream_history.c -- the shared history's scripts and replies (see upstream_history.h).
+/* upstream_history.c -- the shared history's functions and replies (see upstream_history.h).
  *
- * The scripts are Lua for Redis 6.2 and later (XTRIM MINID, exclusive
- * XREVRANGE ranges, SCAN TYPE); Redis caches them, the publish one is run
- * by its SHA. Numbers are formatted with %.0f: Lua 5.1 numbers are doubles,
+ * The functions are a Lua library for Redis 7.0 and later (Redis Functions;
+ * XTRIM MINID, exclusive XREVRANGE ranges, SCAN TYPE, max-deleted-entry-id).
+ * Numbers are formatted with %.0f: Lua 5.1 numbers are doubles,
  * exact for milliseconds since the epoch. A failed XADD (a stream whose top
  * id is newer than the clock, after someone reset the clock key) still
  * publishes, without an id: a publish is never refused for the history's
@@ -18,79 +18,98 @@
 #define KEY_PREFIX "jugglite:h:"
 #define KEY_PREFIX_LEN 11
 
-/* KEYS: clock, stream. ARGV: channel, payload, keep, age ms, ids channel. */
-const char jl_uph_publish_script[] =
-    "local t = redis.call('TIME')\n"
-    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local c = redis.call('HMGET', KEYS[1], 'ms', 'seq')\n"
-    "local seq = 0\n"
-    "if not c[1] then\n"
-    "  redis.call('HSET', KEYS[1], 'floor', string.format('%.0f-0', ms))\n"
-    "elseif ms <= tonumber(c[1]) then\n"
-    "  ms = tonumber(c[1])\n"
-    "  seq = tonumber(c[2]) + 1\n"
+/* One library, loaded by every node when its link comes up (FUNCTION LOAD
+ * REPLACE: the newest node's copy wins, the interface stays the same).
+ *
+ * jugglite_publish: KEYS clock, stream (both optional: an application
+ * calls FCALL jugglite_publish 0 <channel> <payload>); ARGV channel,
+ * payload, keep, age ms (both optional: the last ones a node used, kept in
+ * the clock). Returns PUBLISH's reply.
+ *
+ * jugglite_read: KEYS clock; ARGV from ("" for everything), keep, key
+ * prefix, then one 'c'<channel> or 'p'<pattern> per name. Returns {floor,
+ * last, now ms, then per name {{key, max-deleted-entry-id, newest entries
+ * after from}...}}. */
+static const char library[] =
+    "#!lua name=jugglite\n"
+    "local function now_ms()\n"
+    "  local t = redis.call('TIME')\n"
+    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "end\n"
-    "local id = string.format('%.0f-%.0f', ms, seq)\n"
-    "redis.call('HSET', KEYS[1], 'ms', string.format('%.0f', ms), 'seq', string.format('%.0f', seq))\n"
-    "local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id, 'd', ARGV[2])\n"
-    "if type(ok) == 'string' then\n"
-    "  local age = tonumber(ARGV[4])\n"
-    "  if age > 0 then\n"
-    "    redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%.0f', ms - age))\n"
-    "    redis.call('PEXPIRE', KEYS[2], age)\n"
+    "local function publish(keys, args)\n"
+    "  local chan, payload = args[1], args[2]\n"
+    "  local clock = keys[1] or '" CLOCK_KEY "'\n"
+    "  local key = keys[2] or ('" KEY_PREFIX "' .. chan)\n"
+    "  local c = redis.call('HMGET', clock, 'ms', 'seq', 'keep', 'age')\n"
+    "  local keep = tonumber(args[3] or c[3] or 1000)\n"
+    "  local age = tonumber(args[4] or c[4] or 0)\n"
+    "  local ms, seq = now_ms(), 0\n"
+    "  if not c[1] then\n"
+    "    redis.call('HSET', clock, 'floor', string.format('%.0f-0', ms))\n"
+    "  elseif ms <= tonumber(c[1]) then\n"
+    "    ms = tonumber(c[1])\n"
+    "    seq = tonumber(c[2]) + 1\n"
     "  end\n"
-    "  redis.call('PUBLISH', ARGV[5], id .. ' ' .. ARGV[1])\n"
-    "end\n"
-    "return redis.call('PUBLISH', ARGV[1], ARGV[2])\n";
-
-/* KEYS: clock. ARGV: from ("" for everything), keep, key prefix, then one
- * 'c'<channel> or 'p'<pattern> per name. Returns {floor, last, now ms,
- * then per name {{key, max-deleted-entry-id, newest entries after from}...}}. */
-static const char read_script[] =
-    "local c = redis.call('HMGET', KEYS[1], 'floor', 'ms', 'seq')\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local from, keep, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
-    "local last = false\n"
-    "if c[2] then last = c[2] .. '-' .. c[3] end\n"
-    "local function one(key)\n"
-    "  if redis.call('EXISTS', key) == 0 then return {key, false, {}} end\n"
-    "  local info = redis.call('XINFO', 'STREAM', key)\n"
-    "  local maxdel = '0-0'\n"
-    "  for i = 1, #info, 2 do\n"
-    "    if info[i] == 'max-deleted-entry-id' then maxdel = info[i + 1] end\n"
+    "  local id = string.format('%.0f-%.0f', ms, seq)\n"
+    "  redis.call('HSET', clock, 'ms', string.format('%.0f', ms), 'seq', string.format('%.0f', seq),\n"
+    "             'keep', keep, 'age', age)\n"
+    "  local ok = redis.pcall('XADD', key, 'MAXLEN', '~', keep, id, 'd', payload)\n"
+    "  if type(ok) == 'string' then\n"
+    "    if age > 0 then\n"
+    "      redis.call('XTRIM', key, 'MINID', '~', string.format('%.0f', ms - age))\n"
+    "      redis.call('PEXPIRE', key, age)\n"
+    "    end\n"
+    "    redis.call('PUBLISH', '" JL_UPH_IDS "', id .. ' ' .. chan)\n"
     "  end\n"
-    "  local stop = '-'\n"
-    "  if from ~= '' then stop = '(' .. from end\n"
-    "  return {key, maxdel, redis.call('XREVRANGE', key, '+', stop, 'COUNT', keep + 1)}\n"
+    "  return redis.call('PUBLISH', chan, payload)\n"
     "end\n"
-    "local out = {c[1] or false, last, now}\n"
-    "for i = 4, #ARGV do\n"
-    "  local a, res = ARGV[i], {}\n"
-    "  if a:sub(1, 1) == 'c' then\n"
-    "    res[1] = one(prefix .. a:sub(2))\n"
-    "  else\n"
-    "    local cursor = '0'\n"
-    "    repeat\n"
-    "      local r = redis.call('SCAN', cursor, 'MATCH', prefix .. a:sub(2), 'COUNT', 1000, "
-    "'TYPE', 'stream')\n"
-    "      cursor = r[1]\n"
-    "      for _, k in ipairs(r[2]) do res[#res + 1] = one(k) end\n"
-    "    until cursor == '0'\n"
+    "local function read(keys, args)\n"
+    "  local c = redis.call('HMGET', keys[1], 'floor', 'ms', 'seq')\n"
+    "  local now = now_ms()\n"
+    "  local from, keep, prefix = args[1], tonumber(args[2]), args[3]\n"
+    "  local last = false\n"
+    "  if c[2] then last = c[2] .. '-' .. c[3] end\n"
+    "  local function one(key)\n"
+    "    if redis.call('EXISTS', key) == 0 then return {key, false, {}} end\n"
+    "    local info = redis.call('XINFO', 'STREAM', key)\n"
+    "    local maxdel = '0-0'\n"
+    "    for i = 1, #info, 2 do\n"
+    "      if info[i] == 'max-deleted-entry-id' then maxdel = info[i + 1] end\n"
+    "    end\n"
+    "    local stop = '-'\n"
+    "    if from ~= '' then stop = '(' .. from end\n"
+    "    return {key, maxdel, redis.call('XREVRANGE', key, '+', stop, 'COUNT', keep + 1)}\n"
     "  end\n"
-    "  out[#out + 1] = res\n"
+    "  local out = {c[1] or false, last, now}\n"
+    "  for i = 4, #args do\n"
+    "    local a, res = args[i], {}\n"
+    "    if a:sub(1, 1) == 'c' then\n"
+    "      res[1] = one(prefix .. a:sub(2))\n"
+    "    else\n"
+    "      local cursor = '0'\n"
+    "      repeat\n"
+    "        local r = redis.call('SCAN', cursor, 'MATCH', prefix .. a:sub(2), 'COUNT', 1000,\n"
+    "                             'TYPE', 'stream')\n"
+    "        cursor = r[1]\n"
+    "        for _, k in ipairs(r[2]) do res[#res + 1] = one(k) end\n"
+    "      until cursor == '0'\n"
+    "    end\n"
+    "    out[#out + 1] = res\n"
+    "  end\n"
+    "  return out\n"
     "end\n"
-    "return out\n";
+    "redis.register_function('jugglite_publish', publish)\n"
+    "redis.register_function{function_name = 'jugglite_read', callback = read,\n"
+    "                        flags = {'no-writes'}}\n";
 
 void jl_uph_load_command(jl_buf_t *out)
 {
-    const char *argv[] = {"SCRIPT", "LOAD", jl_uph_publish_script};
-    size_t lens[] = {6, 4, sizeof jl_uph_publish_script - 1};
-    jl_resp_command(out, 3, argv, lens);
+    const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", library};
+    size_t lens[] = {8, 4, 7, sizeof library - 1};
+    jl_resp_command(out, 4, argv, lens);
 }
 
-void jl_uph_publish_command(jl_buf_t *out, const char *sha, const jl_pub_t *pub, size_t keep,
-                            double max_age)
+void jl_uph_publish_command(jl_buf_t *out, const jl_pub_t *pub, size_t keep, double max_age)
 {
     jl_buf_t key = {0};
     char keep_s[24], age_s[32];
@@ -98,10 +117,10 @@ void jl_uph_publish_command(jl_buf_t *out, const char *sha, const jl_pub_t *pub,
     jl_buf_append(&key, pub->chan, pub->chan_len);
     snprintf(keep_s, sizeof keep_s, "%zu", keep);
     snprintf(age_s, sizeof age_s, "%.0f", max_age > 0 ? max_age * 1000 : 0);
-    const char *argv[] = {"EVALSHA", sha, "2", CLOCK_KEY, key.data, pub->chan, pub->payload,
-                          keep_s, age_s, JL_UPH_IDS};
-    size_t lens[] = {7, strlen(sha), 1, strlen(CLOCK_KEY), key.len, pub->chan_len,
-                     pub->payload_len, strlen(keep_s), strlen(age_s), JL_UPH_IDS_LEN};
+    const char *argv[] = {"FCALL", "jugglite_publish", "2", CLOCK_KEY, key.data, pub->chan,
+                          pub->payload, keep_s, age_s};
+    size_t lens[] = {5, 16, 1, strlen(CLOCK_KEY), key.len, pub->chan_len, pub->payload_len,
+                     strlen(keep_s), strlen(age_s)};
     jl_resp_command(out, JL_ARRAY_LEN(argv), argv, lens);
     jl_buf_free(&key);
 }
@@ -115,7 +134,7 @@ void jl_uph_read_command(jl_buf_t *out, const jl_relay_name_t *names, size_t n, 
     char **tagged = jl_malloc((n ? n : 1) * sizeof *tagged);
     char keep_s[24];
     snprintf(keep_s, sizeof keep_s, "%zu", keep);
-    const char *head[] = {"EVAL", read_script, "1", CLOCK_KEY, from, keep_s, KEY_PREFIX};
+    const char *head[] = {"FCALL", "jugglite_read", "1", CLOCK_KEY, from, keep_s, KEY_PREFIX};
     for (size_t i = 0; i < 7; i++) {
         argv[i] = head[i];
         lens[i] = strlen(head[i]);

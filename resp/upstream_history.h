@@ -3,7 +3,8 @@
  * A bridged node cannot number publishes with its own clock: a browser
  * that resumes on another node must find the same ids there. So the ids
  * and the history live upstream, in Redis Streams, and every publish made
- * through a node runs one script there (atomic: one order, one id):
+ * through a node runs one function there (FCALL jugglite_publish, atomic:
+ * one order, one id; an application may call it too, straight on Redis):
  *
  *   id  = the next "ms-seq" of one clock (hash jugglite:clock: floor, ms, seq)
  *   XADD jugglite:h:<channel> MAXLEN ~ <history-size> <id> d <payload>
@@ -11,19 +12,19 @@
  *   PUBLISH jugglite:ids "<id> <channel>"    -- tells every node the id
  *   PUBLISH <channel> <payload>              -- what every subscriber gets
  *
- * A node subscribes to jugglite:ids; since Redis writes one script's pushes
+ * A node subscribes to jugglite:ids; since Redis writes one function call's pushes
  * to a connection back to back, the pushes of <channel> that follow an id
  * announcement on a node's connection are that publish's, as many as the
  * node has confirmed subscriptions matching <channel> (upstream.c counts).
  * A plain PUBLISH made straight on Redis has no announcement, hence no id.
  *
  * Reading (a stream resuming, a node catching up after its link returned)
- * is a second script: for every channel, and every stream key a pattern
+ * is a second function (jugglite_read): for every channel, and every stream key a pattern
  * matches (SCAN), the entries after an id, newest history-size + 1, and
  * the stream's max-deleted-entry-id, with the clock: enough to say what
  * was missed and whether something is gone (the rules are in
- * jl_uph_read_reply). This file owns the scripts, the commands that run
- * them and the reading of their replies; no state. */
+ * jl_uph_read_reply). This file owns the library, the commands that run
+ * it and the reading of the replies; no state. */
 #ifndef JL_UPSTREAM_HISTORY_H
 #define JL_UPSTREAM_HISTORY_H
 
@@ -34,14 +35,11 @@
 #define JL_UPH_IDS "jugglite:ids"       /* the id announcements' channel */
 #define JL_UPH_IDS_LEN 12
 
-extern const char jl_uph_publish_script[];
-
-/* SCRIPT LOAD of the publish script. */
+/* FUNCTION LOAD REPLACE of the library. */
 void jl_uph_load_command(jl_buf_t *out);
-/* EVALSHA of the publish script for pub (not a shard publish). */
-void jl_uph_publish_command(jl_buf_t *out, const char *sha, const jl_pub_t *pub, size_t keep,
-                            double max_age);
-/* EVAL of the read script: names after 'from' (an "ms-seq"; "" for
+/* FCALL jugglite_publish for pub (not a shard publish). */
+void jl_uph_publish_command(jl_buf_t *out, const jl_pub_t *pub, size_t keep, double max_age);
+/* FCALL jugglite_read: names after 'from' (an "ms-seq"; "" for
  * everything retained), at most keep + 1 entries per stream key. */
 void jl_uph_read_command(jl_buf_t *out, const jl_relay_name_t *names, size_t n, const char *from,
                          size_t keep);
@@ -61,7 +59,7 @@ typedef struct jl_uph_read {
 
 /* Reads v, the reply to jl_uph_read_command(names, n, from_text, keep).
  * from_known: from was a valid id (else every name has an unknown gap).
- * Returns 0, or -1 when v is not what the script returns. */
+ * Returns 0, or -1 when v is not what jugglite_read returns. */
 int jl_uph_read_reply(const jl_resp_value_t *v, size_t n, int from_known, jl_hist_id_t from,
                       size_t keep, double max_age, jl_uph_read_t *out);
 void jl_uph_read_free(jl_uph_read_t *r);

@@ -125,6 +125,20 @@ describe('history, bridged: ids from the shared clock, resume on another node', 
     sb.close();
   });
 
+  test('an application publishing straight on Redis with FCALL jugglite_publish gets ids too', T, async () => {
+    const s = await openStream(a.ssePort, 'channel=app');
+    const fcall = (p) => spawnTracked('redis-cli', ['-p', String(redis.port), 'FCALL', 'jugglite_publish', '0', 'app', p]).waitExit(10000);
+    assert.equal((await fcall('f1')).out.trim(), '1');
+    assert.equal((await fcall('f2')).out.trim(), '1');
+    const ev = await s.waitEvents(2, 10000);
+    assert.deepEqual(ev.map((e) => e.data), ['f1', 'f2']);
+    assertIncreasing(ev.map((e) => e.lastEventId), 'FCALL ids');
+    s.close();
+    const r = await openStream(b.ssePort, 'channel=app', { 'Last-Event-ID': ev[0].lastEventId });
+    assert.deepEqual((await r.waitEvents(1, 10000)).map((e) => e.data), ['f2']);
+    r.close();
+  });
+
   test('a stream resumes on a node that never served it: once, in order, then live', T, async () => {
     const sa = await openStream(a.ssePort, 'channel=r1,r2');
     for (const [ch, p] of [['r1', 'x1'], ['r2', 'y1'], ['r1', 'x2'], ['r2', 'y2']]) {

@@ -233,10 +233,10 @@ static void test_uph_commands(void **state)
     (void)state;
     jl_buf_t b = {0};
     jl_pub_t pub = {.chan = "news", .chan_len = 4, .payload = "hi", .payload_len = 2};
-    jl_uph_publish_command(&b, "abc", &pub, 1000, 300);
-    const char want[] = "*10\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n2\r\n$14\r\njugglite:clock\r\n"
-                        "$15\r\njugglite:h:news\r\n$4\r\nnews\r\n$2\r\nhi\r\n$4\r\n1000\r\n"
-                        "$6\r\n300000\r\n$12\r\njugglite:ids\r\n";
+    jl_uph_publish_command(&b, &pub, 1000, 300);
+    const char want[] = "*9\r\n$5\r\nFCALL\r\n$16\r\njugglite_publish\r\n$1\r\n2\r\n"
+                        "$14\r\njugglite:clock\r\n$15\r\njugglite:h:news\r\n$4\r\nnews\r\n"
+                        "$2\r\nhi\r\n$4\r\n1000\r\n$6\r\n300000\r\n";
     assert_int_equal(b.len, sizeof want - 1);
     assert_memory_equal(b.data, want, b.len);
     b.len = 0;
@@ -245,7 +245,7 @@ static void test_uph_commands(void **state)
     const char tail[] = "$3\r\n5-1\r\n$2\r\n10\r\n$11\r\njugglite:h:\r\n$2\r\nca\r\n$3\r\npb*\r\n";
     assert_true(b.len > sizeof tail);
     assert_memory_equal(b.data + b.len - (sizeof tail - 1), tail, sizeof tail - 1);
-    assert_memory_equal(b.data, "*9\r\n$4\r\nEVAL\r\n", 14);
+    assert_memory_equal(b.data, "*9\r\n$5\r\nFCALL\r\n$13\r\njugglite_read\r\n", 31);
     jl_buf_free(&b);
 }
 
