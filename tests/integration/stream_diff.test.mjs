@@ -234,6 +234,21 @@ test('an HTTP publish wakes XREAD BLOCK; the key is the history\'s name, namespa
   } finally { await srv.stop(); }
 });
 
+test('XRANGE shows what a resuming browser is replayed: the same ids, the same data', TT, async (t) => {
+  if (TARGET === 'redis') return t.skip('no SSE side on redis');
+  const u = uniq();
+  const key = `${u}replay`;
+  const payloads = ['one', 'two\nlines', '', 'x'.repeat(3000), 'last'];
+  for (const p of payloads) await onSub.call(['PUBLISH', key, p]);
+  const entries = splitFrames(await onSub.call(['XRANGE', key, '-', '+'])).frames[0].v
+    .map((e) => ({ id: e.v[0].v.toString(), data: e.v[1].v[1].v.toString() }));
+  assert.deepEqual(entries.map((e) => e.data), payloads);
+  const sse = await SseClient.open(sub.ssePort, `/stream?channel=${key}`, { headers: { 'Last-Event-ID': entries[0].id } });
+  const got = (await sse.waitEvents(payloads.length - 1)).map((e) => ({ id: e.lastEventId, data: e.data }));
+  sse.close();
+  assert.deepEqual(got, entries.slice(1));
+});
+
 test('COMMAND INFO and COMMAND DOCS of the stream commands say what Redis says', TT, async (t) => {
   // jugglite models name, arity, flags, key positions and ACL categories
   // (COMMAND INFO) and summary, since, group (COMMAND DOCS), for every
