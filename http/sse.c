@@ -164,6 +164,26 @@ void jl_sse_event_id(jl_buf_t *b, const char *payload, size_t len, const char *i
     jl_buf_append_char(b, '\n');
 }
 
+/* Our events have one LF per line and end with an empty line; only the
+ * data lines start with "data: " (the others are "event: " and "id: "). */
+void jl_sse_event_data(const char *frame, size_t len, jl_buf_t *out)
+{
+    const char *p = frame, *end = frame + len;
+    int first = 1;
+    while (p < end && *p != '\n') {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        if ((size_t)(eol - p) >= 6 && memcmp(p, "data: ", 6) == 0) {
+            if (!first)
+                jl_buf_append_char(out, '\n');
+            jl_buf_append(out, p + 6, (size_t)(eol - p - 6));
+            first = 0;
+        }
+        p = eol + 1;
+    }
+}
+
 void jl_sse_event(jl_buf_t *b, const char *payload, size_t len)
 {
     jl_sse_event_id(b, payload, len, NULL, 0, NULL);

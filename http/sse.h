@@ -48,6 +48,12 @@ typedef struct jl_sse_span {
 void jl_sse_event_id(jl_buf_t *b, const char *payload, size_t len, const char *id,
                      size_t id_len, jl_sse_span_t *app);
 
+/* The inverse of jl_sse_event_id for an event it wrote: appends to out the
+ * event's data, its "data: " lines joined by LF (the event:/id: lines are
+ * skipped). That is the payload itself unless the payload held a CR: SSE
+ * has no escaping, so CRLF and CR came out as LF. */
+void jl_sse_event_data(const char *frame, size_t len, jl_buf_t *out);
+
 /* Appends the named event that tells a resuming stream it missed events:
  * "event: jugglite-gap\n[id: I\n]data: <json>\n\n". Without an id the
  * browser keeps the one it had; id (no CR, LF or NUL) may be NULL. */

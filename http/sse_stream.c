@@ -192,6 +192,13 @@ static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
     return 1;
 }
 
+/* The history's decoder: the payload back from the frame (XRANGE). */
+static void decode_for_history(void *ud, const jl_frame_t *frame, jl_buf_t *out)
+{
+    (void)ud;
+    jl_sse_event_data(frame->data, frame->len, out);
+}
+
 /* The history's encoder: the frame every subscriber will share. */
 static jl_frame_t *encode_for_history(void *ud, jl_msg_t *msg, const char *id, size_t id_len,
                                       uint16_t *app_off, uint16_t *app_len)
@@ -764,12 +771,14 @@ void jl_sse_streams_init(jl_http_t *h)
     ev_timer_start(srv->loop, &h->keepalive);
     jl_relay_on_ready(srv->relay, streams_ready, streams_gap, h);
     jl_hist_set_encoder(srv->hist, encode_for_history, h);
+    jl_hist_set_decoder(srv->hist, decode_for_history, NULL);
 }
 
 void jl_sse_streams_fini(jl_http_t *h)
 {
     jl_relay_on_ready(h->srv->relay, NULL, NULL, NULL);
     jl_hist_set_encoder(h->srv->hist, NULL, NULL);
+    jl_hist_set_decoder(h->srv->hist, NULL, NULL);
     ev_timer_stop(h->srv->loop, &h->keepalive);
     jl_buf_free(&h->scratch);
 }

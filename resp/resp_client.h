@@ -10,7 +10,8 @@
  * calls the other's internals through this header: it only holds types.
  *
  * jl_resp_t is the RESP side's own state, one per server, owned by main.c:
- * the list of clients (CLIENT LIST, CLIENT KILL, INFO) and what the log of
+ * the list of clients (CLIENT LIST, CLIENT KILL, INFO), the clients waiting
+ * in XREAD BLOCK (resp_stream.c owns those waits) and what the log of
  * refused clients needs. */
 #ifndef JL_RESP_CLIENT_H
 #define JL_RESP_CLIENT_H
@@ -28,6 +29,8 @@ typedef struct jl_resp {
     jl_server_t *srv;
     jl_list_t clients;              /* jl_resp_client_t.node, oldest first */
     size_t nclients;
+    jl_list_t xread_waits;          /* clients in XREAD BLOCK, oldest first (resp_stream.c) */
+    size_t nblocked;                /* their number (INFO blocked_clients) */
     /* Clients refused over --max-conns are logged once a second at most. */
 } jl_resp_t;
 
@@ -72,6 +75,7 @@ typedef struct jl_resp_client {
     jl_frame_t **deferred;
     size_t ndeferred;
     size_t deferred_bytes;
+    struct jl_resp_xwait *xread;    /* waiting in XREAD BLOCK (resp_stream.c), else NULL */
 } jl_resp_client_t;
 
 /* Channels + patterns (what subscribe confirmations carry). */

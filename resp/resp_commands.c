@@ -20,6 +20,7 @@
 #include "resp/resp_commands.h"
 #include "resp/resp_docs.h"
 #include "resp/resp_info.h"
+#include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/glob.h"
 #include "server/log.h"
@@ -1159,6 +1160,28 @@ static void cmd_command_help(jl_resp_client_t *c, const args_t *a)
     reply_help(a, help);
 }
 
+/* ---- streams: the history as Redis streams (resp_stream.c) ---- */
+
+static void cmd_xrange(jl_resp_client_t *c, const args_t *a)
+{
+    jl_resp_stream_range(c, a->argc, a->argv, a->len, a->reply, 0);
+}
+
+static void cmd_xrevrange(jl_resp_client_t *c, const args_t *a)
+{
+    jl_resp_stream_range(c, a->argc, a->argv, a->len, a->reply, 1);
+}
+
+static void cmd_xlen(jl_resp_client_t *c, const args_t *a)
+{
+    jl_resp_stream_len(c, a->argc, a->argv, a->len, a->reply);
+}
+
+static void cmd_xread(jl_resp_client_t *c, const args_t *a)
+{
+    jl_resp_stream_read(c, a->argc, a->argv, a->len, a->reply);
+}
+
 /* ---- the table ---- */
 
 #define CONN_ACL "@fast @connection"
@@ -1229,6 +1252,10 @@ static const command_t command_table[] = {
     {.name = "sunsubscribe", .arity = -1, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_sunsubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow", .first_key = 1, .last_key = -1, .key_step = 1},
     {.name = "time", .arity = 1, .proc = cmd_time, .info_flags = "loading stale fast", .acl = "@fast"},
     {.name = "unsubscribe", .arity = -1, .flags = CMD_PUBSUB_OK | CMD_PUSHES, .proc = cmd_unsubscribe, .info_flags = PS_FLAGS, .acl = "@pubsub @slow"},
+    {.name = "xlen", .arity = 2, .flags = CMD_KEYSPACE, .proc = cmd_xlen, .info_flags = "readonly fast", .acl = "@read @stream @fast", .first_key = 1, .last_key = 1, .key_step = 1},
+    {.name = "xrange", .arity = -4, .flags = CMD_KEYSPACE, .proc = cmd_xrange, .info_flags = "readonly", .acl = "@read @stream @slow", .first_key = 1, .last_key = 1, .key_step = 1},
+    {.name = "xread", .arity = -4, .flags = CMD_KEYSPACE, .proc = cmd_xread, .info_flags = "readonly blocking movablekeys", .acl = "@read @stream @slow @blocking"},
+    {.name = "xrevrange", .arity = -4, .flags = CMD_KEYSPACE, .proc = cmd_xrevrange, .info_flags = "readonly", .acl = "@read @stream @slow", .first_key = 1, .last_key = 1, .key_step = 1},
     {0},
 };
 

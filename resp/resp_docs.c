@@ -53,6 +53,10 @@ static const jl_resp_doc_t docs[] = {
     {"sunsubscribe", "Stops listening to messages posted to shard channels.", "7.0.0", "pubsub"},
     {"time", "Returns the server time.", "2.6.0", "server"},
     {"unsubscribe", "Stops listening to messages posted to channels.", "2.0.0", "pubsub"},
+    {"xlen", "Return the number of entries in a stream", "5.0.0", "stream"},
+    {"xrange", "Return a range of elements in a stream, with IDs matching the specified IDs interval", "5.0.0", "stream"},
+    {"xread", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", "5.0.0", "stream"},
+    {"xrevrange", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", "5.0.0", "stream"},
 };
 
 const jl_resp_doc_t *jl_resp_doc(const char *name)

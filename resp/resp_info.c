@@ -46,8 +46,8 @@ static void info_clients(const jl_resp_t *resp, jl_buf_t *o)
 {
     const jl_server_t *srv = resp->srv;
     jl_buf_printf(o, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
-                     "blocked_clients:0\r\npubsub_clients:%zu\r\n",
-                  resp->nclients, srv->max_conns, srv->stats.sse_streams);
+                     "blocked_clients:%zu\r\npubsub_clients:%zu\r\n",
+                  resp->nclients, srv->max_conns, resp->nblocked, srv->stats.sse_streams);
 }
 
 static void info_memory(const jl_resp_t *resp, jl_buf_t *o)
@@ -202,6 +202,8 @@ void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out)
         *f++ = 'P';
     if (c->flags & JL_RESP_MULTI)
         *f++ = 'x';
+    if (c->xread != NULL)
+        *f++ = 'b';     /* XREAD BLOCK */
     if (conn->unix_socket)
         *f++ = 'U';
     if (f == flags)

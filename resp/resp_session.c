@@ -15,6 +15,7 @@
  * line about it, as from Redis. */
 #include "resp/resp_session.h"
 #include "resp/resp_commands.h"
+#include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -40,9 +41,12 @@ static void protocol_error(jl_resp_client_t *c, const char *err)
     jl_conn_close_after_flush(&c->conn);
 }
 
+/* A client waiting in XREAD BLOCK keeps reading (so that a peer that
+ * leaves is noticed), but its next command waits in the buffer. */
 static int can_run(const jl_resp_client_t *c)
 {
-    return !c->conn.closing && !c->conn.close_after_flush && !(c->flags & JL_RESP_BLOCKED);
+    return !c->conn.closing && !c->conn.close_after_flush && !(c->flags & JL_RESP_BLOCKED) &&
+           !jl_resp_stream_blocked(c);
 }
 
 static void client_on_input(jl_conn_t *conn)
@@ -94,7 +98,8 @@ static void client_on_cron(jl_conn_t *conn, double now)
     /* Like Redis's timeout: subscribers and monitors (replicas to Redis)
      * are never idle-closed. */
     if (idle > 0 && jl_resp_client_all_subs(c) == 0 && !(c->flags & JL_RESP_BLOCKED) &&
-        !jl_monitor_is_on(&c->monitor) && now - conn->last_active > idle)
+        !jl_resp_stream_blocked(c) && !jl_monitor_is_on(&c->monitor) &&
+        now - conn->last_active > idle)
         jl_conn_close(conn, "idle timeout");
 }
 
@@ -103,6 +108,7 @@ static void client_on_free(jl_conn_t *conn)
     jl_resp_client_t *c = client_of(conn);
     jl_registry_t *reg = c->resp->srv->reg;
     jl_resp_forget(c);
+    jl_resp_stream_forget(c);
     jl_monitor_remove(&c->resp->srv->monitors, &c->monitor);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
         jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
@@ -185,11 +191,15 @@ jl_resp_t *jl_resp_new(jl_server_t *srv)
     jl_resp_t *resp = jl_calloc(1, sizeof *resp);
     resp->srv = srv;
     jl_list_init(&resp->clients);
+    jl_resp_stream_init(resp);
     return resp;
 }
 
 void jl_resp_free(jl_resp_t *resp)
 {
+    if (resp == NULL)
+        return;
+    jl_resp_stream_fini(resp);
     free(resp);
 }
 

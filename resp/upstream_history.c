@@ -53,7 +53,7 @@ static const char library[] =
     "  local id = string.format('%.0f-%.0f', ms, seq)\n"
     "  redis.call('HSET', clock, 'ms', string.format('%.0f', ms), 'seq', string.format('%.0f', seq),\n"
     "             'keep', keep, 'age', age)\n"
-    "  local ok = redis.pcall('XADD', key, 'MAXLEN', '~', keep, id, 'd', payload)\n"
+    "  local ok = redis.pcall('XADD', key, 'MAXLEN', '~', keep, id, 'data', payload)\n"
     "  if type(ok) == 'string' then\n"
     "    if age > 0 then\n"
     "      redis.call('XTRIM', key, 'MINID', '~', string.format('%.0f', ms - age))\n"

@@ -7,7 +7,7 @@
  * one order, one id; an application may call it too, straight on Redis):
  *
  *   id  = the next "ms-seq" of one clock (hash jugglite:clock: floor, ms, seq)
- *   XADD jugglite:h:<channel> MAXLEN ~ <history-size> <id> d <payload>
+ *   XADD jugglite:h:<channel> MAXLEN ~ <history-size> <id> data <payload>
  *        (then XTRIM MINID ~ and PEXPIRE for --history-age)
  *   PUBLISH jugglite:ids "<id> <channel>"    -- tells every node the id
  *   PUBLISH <channel> <payload>              -- what every subscriber gets

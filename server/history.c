@@ -13,7 +13,9 @@
  *
  * Invariants: last is the newest id issued; every entry's id is <= last;
  * entries of a channel and of 'all' are in increasing id order; stats.bytes
- * is the sum of entry_cost() and chan_cost() of what exists. */
+ * is the sum of entry_cost() and chan_cost() of what exists; an entry has
+ * a raw copy exactly when the decoder could not give its payload back from
+ * its frame when it was published. */
 #include "server/history.h"
 #include "server/glob.h"
 #include "server/htable.h"
@@ -50,6 +52,11 @@ struct jl_hist {
     uint8_t key[16];
     jl_hist_encode_fn encode;
     void *encode_ud;
+    jl_hist_decode_fn decode;
+    void *decode_ud;
+    jl_hist_append_fn on_append;
+    void *on_append_ud;
+    jl_buf_t scratch;           /* the decoder's output, checked at publish */
     jl_hist_stats_t stats;
 };
 
@@ -144,7 +151,13 @@ jl_hist_t *jl_hist_new(const jl_hist_limits_t *lim)
     return h;
 }
 
-static size_t entry_cost(const jl_hist_entry_t *e) { return sizeof *e + e->frame->cap; }
+/* A raw copy is the history's alone, header and all. */
+static size_t raw_cost(const jl_frame_t *raw) { return raw ? sizeof *raw + raw->cap : 0; }
+
+static size_t entry_cost(const jl_hist_entry_t *e)
+{
+    return sizeof *e + e->frame->cap + raw_cost(e->raw);
+}
 static size_t chan_cost(const jl_hist_chan_t *c) { return sizeof *c + c->len + 1; }
 
 static jl_hist_chan_t *chan_find(const jl_hist_t *h, const char *name, size_t len)
@@ -210,6 +223,7 @@ static void entry_evict(jl_hist_t *h, jl_hist_entry_t *e)
     if (c->n == 0)
         jl_list_push(&h->empty, &c->in_empty);
     jl_frame_unref(e->frame);
+    jl_frame_unref(e->raw);
     free(e);
 }
 
@@ -273,6 +287,24 @@ static void append(jl_hist_t *h, jl_hist_chan_t *c, jl_hist_entry_t *e)
 
 static void keep(jl_hist_t *h, jl_msg_t *msg);
 
+/* A copy of msg's payload when the decoder cannot give it back from f
+ * (e.g. SSE turns CR into LF), else NULL. */
+static jl_frame_t *raw_copy(jl_hist_t *h, const jl_msg_t *msg, const jl_frame_t *f)
+{
+    if (h->decode != NULL) {
+        h->scratch.len = 0;
+        h->decode(h->decode_ud, f, &h->scratch);
+        int same = h->scratch.len == msg->payload_len &&
+                   (msg->payload_len == 0 ||
+                    memcmp(h->scratch.data, msg->payload, msg->payload_len) == 0);
+        if (h->scratch.cap > 65536)
+            jl_buf_free(&h->scratch);   /* one huge payload must not pin it */
+        if (same)
+            return NULL;
+    }
+    return jl_frame_from(msg->payload_len ? msg->payload : "", msg->payload_len);
+}
+
 void jl_hist_publish(jl_hist_t *h, jl_msg_t *msg)
 {
     msg->id = next_id(h);
@@ -306,8 +338,11 @@ static void keep(jl_hist_t *h, jl_msg_t *msg)
     size_t id_len = jl_hist_id_format(msg->id, id);
     uint16_t app_off = 0, app_len = 0;
     jl_frame_t *f = h->encode(h->encode_ud, msg, id, id_len, &app_off, &app_len);
+    jl_frame_t *raw = raw_copy(h, msg, f);
     /* Too big to keep: counted as evicted at once, so a resume says so. */
-    if (f->len > h->lim.channel_bytes || sizeof(jl_hist_entry_t) + f->cap > h->lim.memory) {
+    if (f->len > h->lim.channel_bytes ||
+        sizeof(jl_hist_entry_t) + f->cap + raw_cost(raw) > h->lim.memory) {
+        jl_frame_unref(raw);
         note_evicted(h, c, msg->id);
         enforce_memory(h, c);
         return;
@@ -316,9 +351,12 @@ static void keep(jl_hist_t *h, jl_msg_t *msg)
     e->id = msg->id;
     e->at = (double)msg->id.ms / 1000.0;    /* the clock read that made the id */
     e->frame = jl_frame_ref(f);
+    e->raw = raw;
     e->app_off = app_off;
     e->app_len = app_len;
     append(h, c, e);
+    if (h->on_append)
+        h->on_append(h->on_append_ud, msg->chan, msg->chan_len);
 }
 
 void jl_hist_expire(jl_hist_t *h)
@@ -341,6 +379,7 @@ void jl_hist_free(jl_hist_t *h)
     while (!jl_list_empty(&h->empty))
         chan_forget(h, JL_CONTAINER_OF(h->empty.next, jl_hist_chan_t, in_empty));
     jl_htable_free(&h->chans);
+    jl_buf_free(&h->scratch);
     free(h);
 }
 
@@ -524,6 +563,74 @@ size_t jl_hist_replay_each(jl_hist_t *h, const jl_hist_replay_t *r, jl_hist_id_t
     return count;
 }
 
+/* ---- reading: a channel's entries as a stream ----
+ *
+ * What the RESP side's XRANGE, XREVRANGE, XLEN and XREAD read. A reader
+ * gets entries, never protocol: the payload comes back through the
+ * decoder (or the raw copy), the id is the entry's. */
+
+void jl_hist_set_decoder(jl_hist_t *h, jl_hist_decode_fn fn, void *ud)
+{
+    h->decode = fn;
+    h->decode_ud = ud;
+}
+
+void jl_hist_set_on_append(jl_hist_t *h, jl_hist_append_fn fn, void *ud)
+{
+    h->on_append = fn;
+    h->on_append_ud = ud;
+}
+
+size_t jl_hist_len(const jl_hist_t *h, const char *chan, size_t len)
+{
+    const jl_hist_chan_t *c = chan_find(h, chan, len);
+    return c ? c->n : 0;
+}
+
+static jl_hist_id_t id_of(const jl_list_t *it)
+{
+    return JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan)->id;
+}
+
+/* The oldest entry of c with an id >= lo, or the list head: found from
+ * the newest end, since readers usually want the last few (XREAD). */
+static jl_list_t *first_from(jl_hist_chan_t *c, jl_hist_id_t lo)
+{
+    jl_list_t *it = c->entries.prev;
+    while (it != &c->entries && jl_hist_id_cmp(id_of(it), lo) >= 0)
+        it = it->prev;
+    return it->next;
+}
+
+size_t jl_hist_range(const jl_hist_t *h, const char *chan, size_t len, jl_hist_id_t lo,
+                     jl_hist_id_t hi, int rev, size_t count, jl_hist_entry_fn fn, void *ud)
+{
+    jl_hist_chan_t *c = chan_find(h, chan, len);
+    size_t n = 0;
+    if (c == NULL || jl_hist_id_cmp(lo, hi) > 0)
+        return 0;
+    jl_list_t *it = rev ? c->entries.prev : first_from(c, lo);
+    while (it != &c->entries && (count == 0 || n < count)) {
+        jl_hist_id_t id = id_of(it);
+        if (rev ? jl_hist_id_cmp(id, lo) < 0 : jl_hist_id_cmp(id, hi) > 0)
+            break;
+        if (!rev || jl_hist_id_cmp(id, hi) <= 0) {
+            fn(ud, JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan));
+            n++;
+        }
+        it = rev ? it->prev : it->next;
+    }
+    return n;
+}
+
+void jl_hist_payload(const jl_hist_t *h, const jl_hist_entry_t *e, jl_buf_t *out)
+{
+    if (e->raw != NULL)
+        jl_buf_append(out, e->raw->data, e->raw->len);
+    else if (h->decode != NULL)
+        h->decode(h->decode_ud, e->frame, out);
+}
+
 /* ---- the history file (--history-file) ----
  *
  * Written once, at the end of a clean shutdown, read once at start and
@@ -533,9 +640,13 @@ size_t jl_hist_replay_each(jl_hist_t *h, const jl_hist_replay_t *r, jl_hist_id_t
  *   "JLHIST1\n", floor, last, forgotten (ids: two u64 each), channels (u64)
  *   per channel: name length (u32), name, evicted (u64), first and last
  *   evicted ids, entries (u64); per entry: id, at (double), app_off,
- *   app_len (u16 each), frame length (u32), frame bytes. */
+ *   app_len (u16 each), frame length (u32), frame bytes, then the raw
+ *   payload's length (u32, NO_RAW: none) and bytes. "JLHIST1\n" files (the
+ *   version before raw payloads) are read as entries without one. */
 
-static const char MAGIC[8] = {'J', 'L', 'H', 'I', 'S', 'T', '1', '\n'};
+static const char MAGIC[8] = {'J', 'L', 'H', 'I', 'S', 'T', '2', '\n'};
+static const char MAGIC_V1[8] = {'J', 'L', 'H', 'I', 'S', 'T', '1', '\n'};
+#define NO_RAW UINT32_MAX
 
 static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
@@ -559,8 +670,10 @@ static int save_chan(FILE *f, const jl_hist_chan_t *c)
     JL_LIST_FOREACH(&c->entries, it) {
         const jl_hist_entry_t *e = JL_CONTAINER_OF(it, jl_hist_entry_t, in_chan);
         uint32_t flen = (uint32_t)e->frame->len;
+        uint32_t rlen = e->raw ? (uint32_t)e->raw->len : NO_RAW;
         bad |= put_id(f, e->id) | put(f, &e->at, sizeof e->at) | put(f, &e->app_off, 2) |
-               put(f, &e->app_len, 2) | put(f, &flen, 4) | put(f, e->frame->data, flen);
+               put(f, &e->app_len, 2) | put(f, &flen, 4) | put(f, e->frame->data, flen) |
+               put(f, &rlen, 4) | (e->raw ? put(f, e->raw->data, rlen) : 0);
     }
     return bad;
 }
@@ -597,7 +710,34 @@ static int cmp_entry(const void *a, const void *b)
  * allocate without bound: the real checks are the history's own limits. */
 #define LOAD_MAX_NAME (64u * 1024 * 1024)
 
-static int load_chan(FILE *f, jl_hist_t *h, jl_hist_entry_t ***all, size_t *nall, size_t *cap)
+/* Reads n bytes into a new frame (NULL: the file ended). */
+static jl_frame_t *get_frame(FILE *f, uint32_t n)
+{
+    jl_frame_t *fr = jl_frame_new(n);
+    fr->len = n;
+    if (get(f, fr->data, n) == 0)
+        return fr;
+    jl_frame_unref(fr);
+    return NULL;
+}
+
+/* The raw payload after an entry's frame (v2 files); *raw NULL if none. */
+static int get_raw(FILE *f, const jl_hist_t *h, jl_frame_t **raw)
+{
+    uint32_t rlen;
+    *raw = NULL;
+    if (get(f, &rlen, 4) < 0)
+        return -1;
+    if (rlen == NO_RAW)
+        return 0;
+    if (rlen > h->lim.memory)
+        return -1;
+    *raw = get_frame(f, rlen);
+    return *raw ? 0 : -1;
+}
+
+static int load_chan(FILE *f, jl_hist_t *h, int v1, jl_hist_entry_t ***all, size_t *nall,
+                     size_t *cap)
 {
     uint32_t len;
     uint64_t evicted, n;
@@ -624,9 +764,9 @@ static int load_chan(FILE *f, jl_hist_t *h, jl_hist_entry_t ***all, size_t *nall
             return -1;
         if (flen > h->lim.memory || (size_t)e.app_off + e.app_len > flen)
             return -1;
-        e.frame = jl_frame_new(flen);
-        e.frame->len = flen;
-        if (get(f, e.frame->data, flen) < 0) {
+        if ((e.frame = get_frame(f, flen)) == NULL)
+            return -1;
+        if (!v1 && get_raw(f, h, &e.raw) < 0) {
             jl_frame_unref(e.frame);
             return -1;
         }
@@ -653,10 +793,12 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded)
     uint64_t nchans = 0;
     jl_hist_entry_t **all = NULL;
     size_t nall = 0, cap = 0;
-    int bad = get(f, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC) != 0 ||
-              get_id(f, &floor) || get_id(f, &last) || get_id(f, &forgotten) || get(f, &nchans, 8);
+    int bad = get(f, magic, sizeof magic) != 0;
+    int v1 = !bad && memcmp(magic, MAGIC_V1, sizeof MAGIC_V1) == 0;
+    bad = bad || (!v1 && memcmp(magic, MAGIC, sizeof MAGIC) != 0) || get_id(f, &floor) ||
+          get_id(f, &last) || get_id(f, &forgotten) || get(f, &nchans, 8);
     for (uint64_t i = 0; i < nchans && !bad; i++)
-        bad = load_chan(f, h, &all, &nall, &cap) < 0;
+        bad = load_chan(f, h, v1, &all, &nall, &cap) < 0;
     fclose(f);
     /* Entries go in by id, across channels, as if they had just been
      * published; the limits then apply as usual. */
@@ -665,6 +807,7 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded)
         jl_hist_entry_t *e = all[i];
         if (bad || jl_hist_id_cmp(e->id, last) > 0) {
             jl_frame_unref(e->frame);
+            jl_frame_unref(e->raw);
             free(e);
             continue;
         }

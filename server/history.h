@@ -17,10 +17,14 @@
  *
  * The history knows frames, not protocols: whoever delivers streams (the
  * HTTP side) installs the encoder that turns a message and its id into the
- * frame that is kept. */
+ * frame that is kept, and the decoder that gives the payload back from it.
+ * A payload the frame cannot give back byte for byte (the decoder says so
+ * at publish) is also kept as a copy, so readers (the RESP side's XRANGE,
+ * XREAD) always get exactly what was published. */
 #ifndef JL_HISTORY_H
 #define JL_HISTORY_H
 
+#include "server/buf.h"
 #include "server/msg.h"
 #include "server/util.h"
 
@@ -57,6 +61,8 @@ typedef struct jl_hist_entry {
     jl_hist_id_t id;
     double at;                  /* when appended, seconds since the epoch */
     jl_frame_t *frame;          /* one reference */
+    jl_frame_t *raw;            /* the payload, one reference, only when frame cannot
+                                 * give it back (jl_hist_payload); else NULL */
     uint16_t app_off, app_len;  /* the payload's own id inside frame, if any */
 } jl_hist_entry_t;
 
@@ -143,5 +149,28 @@ void jl_hist_replay_pattern(const jl_hist_t *h, jl_hist_replay_t *r, const char 
 typedef void (*jl_hist_entry_fn)(void *ud, const jl_hist_entry_t *e);
 size_t jl_hist_replay_each(jl_hist_t *h, const jl_hist_replay_t *r, jl_hist_id_t from,
                            jl_hist_entry_fn fn, void *ud);
+
+/* ---- reading: a channel's entries as a stream (XRANGE, XREAD) ---- */
+
+/* Appends to out the payload that frame was encoded from. */
+typedef void (*jl_hist_decode_fn)(void *ud, const jl_frame_t *frame, jl_buf_t *out);
+/* Installed with the encoder. Without a decoder every kept entry also
+ * keeps a copy of its payload. */
+void jl_hist_set_decoder(jl_hist_t *h, jl_hist_decode_fn fn, void *ud);
+/* Told after an entry was appended to chan (it may already be evicted
+ * again by the memory cap): how a reader blocked on chan learns of it.
+ * Called before the publish reaches subscribers; must not publish. */
+typedef void (*jl_hist_append_fn)(void *ud, const char *chan, size_t len);
+void jl_hist_set_on_append(jl_hist_t *h, jl_hist_append_fn fn, void *ud);
+
+/* Entries kept for chan (0 for a name it keeps nothing for). */
+size_t jl_hist_len(const jl_hist_t *h, const char *chan, size_t len);
+/* Calls fn for the entries of chan with lo <= id <= hi, oldest first (rev:
+ * newest first), at most count of them (0: all). fn must not publish.
+ * Returns the number of entries. */
+size_t jl_hist_range(const jl_hist_t *h, const char *chan, size_t len, jl_hist_id_t lo,
+                     jl_hist_id_t hi, int rev, size_t count, jl_hist_entry_fn fn, void *ud);
+/* Appends e's payload, byte for byte as published, to out. */
+void jl_hist_payload(const jl_hist_t *h, const jl_hist_entry_t *e, jl_buf_t *out);
 
 #endif

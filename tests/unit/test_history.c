@@ -6,8 +6,11 @@
  * and, when the payload holds '#', reports the text after it as the
  * payload's own id. Retention is checked limit by limit (count, bytes,
  * memory cap, age, per_channel 0), always together with what jl_hist_gap
- * then tells a resuming stream: loss must never be silent. Built with
- * ASan/LSan, a clean run also proves nothing leaked. */
+ * then tells a resuming stream: loss must never be silent. The reading
+ * API (what XRANGE and XREAD see) goes through a test decoder that, like
+ * SSE's, gives back CR as LF: such payloads must come back from the raw
+ * copy, byte for byte, and the copy must count. Built with ASan/LSan, a
+ * clean run also proves nothing leaked. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +94,18 @@ static jl_hist_id_t publish(jl_hist_t *h, const char *chan, const char *payload)
     return publishn(h, chan, payload, strlen(payload));
 }
 
+/* The inverse of test_encode, lossy as SSE is: a CR comes back as LF. */
+static void test_decode(void *ud, const jl_frame_t *f, jl_buf_t *out)
+{
+    (void)ud;
+    const char *data = memmem(f->data, f->len, "\ndata:", 6);
+    assert_non_null(data);
+    data += 6;
+    size_t n = f->len - (size_t)(data - f->data) - 2;
+    for (size_t i = 0; i < n; i++)
+        jl_buf_append_char(out, data[i] == '\r' ? '\n' : data[i]);
+}
+
 static jl_hist_t *hist_new(size_t per_channel, size_t channel_bytes, double max_age,
                            size_t memory, enc_t *enc)
 {
@@ -100,6 +115,7 @@ static jl_hist_t *hist_new(size_t per_channel, size_t channel_bytes, double max_
     assert_non_null(h);
     memset(enc, 0, sizeof *enc);
     jl_hist_set_encoder(h, test_encode, enc);
+    jl_hist_set_decoder(h, test_decode, NULL);
     return h;
 }
 
@@ -987,6 +1003,197 @@ static void test_empty_text_resolves_nothing(void **state)
     jl_hist_free(h);
 }
 
+/* ---- reading (XRANGE, XREAD) ---- */
+
+#define READ_MAX 64
+
+typedef struct read_out {
+    const jl_hist_t *h;
+    jl_hist_id_t id[READ_MAX];
+    char payload[READ_MAX][32];
+    size_t n;
+} read_out_t;
+
+static void on_read(void *ud, const jl_hist_entry_t *e)
+{
+    read_out_t *r = ud;
+    assert_true(r->n < READ_MAX);
+    jl_buf_t b = {0};
+    jl_hist_payload(r->h, e, &b);
+    assert_true(b.len < sizeof r->payload[0]);
+    if (b.len)
+        memcpy(r->payload[r->n], b.data, b.len);
+    r->payload[r->n][b.len] = '\0';
+    jl_buf_free(&b);
+    r->id[r->n++] = e->id;
+}
+
+static size_t read_range(const jl_hist_t *h, const char *chan, jl_hist_id_t lo, jl_hist_id_t hi,
+                         int rev, size_t count, read_out_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->h = h;
+    size_t n = jl_hist_range(h, chan, strlen(chan), lo, hi, rev, count, on_read, out);
+    assert_int_equal(n, out->n);
+    return n;
+}
+
+static const jl_hist_id_t ID_LO = {0, 0}, ID_HI = {UINT64_MAX, UINT64_MAX};
+
+static void test_read_range(void **state)
+{
+    (void)state;
+    enc_t enc;
+    jl_hist_t *h = hist_new(16, BIG, 0, BIG, &enc);
+    jl_hist_id_t a[5];
+    char text[8];
+    for (int i = 0; i < 5; i++) {
+        snprintf(text, sizeof text, "a%d", i);
+        a[i] = publish(h, "a", text);
+        publish(h, "b", "other");
+    }
+    assert_int_equal(jl_hist_len(h, "a", 1), 5);
+    assert_int_equal(jl_hist_len(h, "b", 1), 5);
+    assert_int_equal(jl_hist_len(h, "zz", 2), 0);
+    read_out_t r;
+    assert_int_equal(read_range(h, "a", ID_LO, ID_HI, 0, 0, &r), 5);
+    for (int i = 0; i < 5; i++) {
+        assert_id_equal(r.id[i], a[i]);
+        snprintf(text, sizeof text, "a%d", i);
+        assert_string_equal(r.payload[i], text);
+    }
+    assert_int_equal(read_range(h, "a", ID_LO, ID_HI, 1, 0, &r), 5);
+    for (int i = 0; i < 5; i++)
+        assert_id_equal(r.id[i], a[4 - i]);
+    /* Both bounds are inclusive; count stops the walk in its direction. */
+    assert_int_equal(read_range(h, "a", a[1], a[3], 0, 0, &r), 3);
+    assert_id_equal(r.id[0], a[1]);
+    assert_int_equal(read_range(h, "a", a[1], a[3], 1, 2, &r), 2);
+    assert_id_equal(r.id[0], a[3]);
+    assert_id_equal(r.id[1], a[2]);
+    assert_int_equal(read_range(h, "a", a[1], ID_HI, 0, 1, &r), 1);
+    assert_id_equal(r.id[0], a[1]);
+    assert_int_equal(read_range(h, "a", a[3], a[1], 0, 0, &r), 0);
+    assert_int_equal(read_range(h, "a", a[3], a[1], 1, 0, &r), 0);
+    assert_int_equal(read_range(h, "zz", ID_LO, ID_HI, 0, 0, &r), 0);
+    /* Between two entries (an id of the other channel): nothing there. */
+    jl_hist_id_t after4 = a[4];
+    after4.seq++;
+    assert_int_equal(read_range(h, "a", after4, ID_HI, 0, 0, &r), 0);
+    jl_hist_free(h);
+}
+
+/* A payload the decoder gives back changed keeps a raw copy, counted in
+ * the memory; one it gives back exactly keeps none. */
+static void test_read_payload_raw_copy(void **state)
+{
+    (void)state;
+    enc_t enc;
+    jl_hist_t *h = hist_new(16, BIG, 0, BIG, &enc);
+    publish(h, "a", "plain");
+    size_t before = jl_hist_stats(h)->bytes;
+    publish(h, "a", "pl\nin!");
+    size_t plain_cost = jl_hist_stats(h)->bytes - before;
+    before = jl_hist_stats(h)->bytes;
+    publish(h, "a", "cr\r\nxy");
+    size_t cr_cost = jl_hist_stats(h)->bytes - before;
+    publishn(h, "a", "", 0);
+    publishn(h, "a", "n\0ul", 5);
+    /* The same frame size (6 bytes of payload each, ids within a digit);
+     * the copy adds a frame header and the 6 bytes. */
+    assert_true(cr_cost + 1 >= plain_cost + sizeof(jl_frame_t) + 6);
+    read_out_t r;
+    assert_int_equal(read_range(h, "a", ID_LO, ID_HI, 0, 0, &r), 5);
+    assert_string_equal(r.payload[0], "plain");
+    assert_string_equal(r.payload[1], "pl\nin!");
+    assert_string_equal(r.payload[2], "cr\r\nxy");
+    assert_string_equal(r.payload[3], "");
+    assert_memory_equal(r.payload[4], "n\0ul", 5);
+    jl_hist_free(h);
+}
+
+/* Without a decoder every kept entry has its copy. */
+static void test_read_without_decoder(void **state)
+{
+    (void)state;
+    enc_t enc;
+    jl_hist_t *h = hist_new(16, BIG, 0, BIG, &enc);
+    jl_hist_set_decoder(h, NULL, NULL);
+    publish(h, "a", "x\r");
+    publishn(h, "a", "", 0);
+    read_out_t r;
+    assert_int_equal(read_range(h, "a", ID_LO, ID_HI, 0, 0, &r), 2);
+    assert_string_equal(r.payload[0], "x\r");
+    assert_string_equal(r.payload[1], "");
+    jl_hist_free(h);
+}
+
+typedef struct appends {
+    size_t n;
+    char last[16];
+} appends_t;
+
+static void on_append(void *ud, const char *chan, size_t len)
+{
+    appends_t *a = ud;
+    a->n++;
+    assert_true(len < sizeof a->last);
+    memcpy(a->last, chan, len);
+    a->last[len] = '\0';
+}
+
+/* Told of what is kept, not of what is not. */
+static void test_read_on_append(void **state)
+{
+    (void)state;
+    enc_t enc;
+    appends_t seen = {0};
+    jl_hist_t *h = hist_new(16, 64, 0, BIG, &enc);
+    jl_hist_set_on_append(h, on_append, &seen);
+    publish(h, "a", "x");
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.last, "a");
+    publish(h, "bb", "y");
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.last, "bb");
+    char big[100];
+    memset(big, 'z', sizeof big);
+    publishn(h, "a", big, sizeof big);      /* over channel_bytes: not kept */
+    assert_int_equal(seen.n, 2);
+    jl_hist_set_on_append(h, NULL, NULL);
+    publish(h, "a", "x");
+    assert_int_equal(seen.n, 2);
+    jl_hist_free(h);
+}
+
+/* The raw copies travel through the history file. */
+static void test_read_after_save_load(void **state)
+{
+    (void)state;
+    enc_t enc;
+    jl_hist_t *h = hist_new(16, BIG, 0, BIG, &enc);
+    publish(h, "a", "one\rtwo");
+    publish(h, "a", "plain");
+    char path[] = "/tmp/test_history_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(jl_hist_save(h, path), 0);
+    size_t bytes = jl_hist_stats(h)->bytes;
+    jl_hist_free(h);
+    h = hist_new(16, BIG, 0, BIG, &enc);
+    size_t loaded = 0;
+    assert_int_equal(jl_hist_load(h, path, &loaded), 0);
+    unlink(path);
+    assert_int_equal(loaded, 2);
+    assert_int_equal(jl_hist_stats(h)->bytes, bytes);
+    read_out_t r;
+    assert_int_equal(read_range(h, "a", ID_LO, ID_HI, 0, 0, &r), 2);
+    assert_string_equal(r.payload[0], "one\rtwo");
+    assert_string_equal(r.payload[1], "plain");
+    jl_hist_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1016,6 +1223,11 @@ int main(void)
         cmocka_unit_test(test_empty_text_resolves_nothing),
         cmocka_unit_test(test_flood_of_channels_keeps_entries),
         cmocka_unit_test(test_cap_below_one_record),
+        cmocka_unit_test(test_read_range),
+        cmocka_unit_test(test_read_payload_raw_copy),
+        cmocka_unit_test(test_read_without_decoder),
+        cmocka_unit_test(test_read_on_append),
+        cmocka_unit_test(test_read_after_save_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

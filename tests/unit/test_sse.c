@@ -141,7 +141,20 @@ static void normalise_newlines(jl_buf_t *out, const char *p, size_t n)
     }
 }
 
-/* The property: one event, data round-trips, nothing unexpected. */
+/* jl_sse_event_data gives back what the browser sees as the data (the
+ * payload with CRLF and CR as LF). */
+static void check_data_back(const char *frame, size_t len, const jl_buf_t *want)
+{
+    jl_buf_t back = {0};
+    jl_sse_event_data(frame, len, &back);
+    assert_int_equal(back.len, want->len);
+    if (want->len > 0)
+        assert_memory_equal(back.data, want->data, want->len);
+    jl_buf_free(&back);
+}
+
+/* The property: one event, data round-trips (to the browser and back
+ * through jl_sse_event_data), nothing unexpected. */
 static void check_round_trip(const char *payload, size_t len)
 {
     jl_buf_t out = {0}, want = {0};
@@ -156,6 +169,11 @@ static void check_round_trip(const char *payload, size_t len)
     assert_int_equal(m.ev_data.len, want.len);
     if (want.len > 0)
         assert_memory_equal(m.ev_data.data, want.data, want.len);
+    check_data_back(out.data, out.len, &want);
+    /* The same with a server id line: the reader skips it. */
+    out.len = 0;
+    jl_sse_event_id(&out, payload, len, "17-3", 4, NULL);
+    check_data_back(out.data, out.len, &want);
     model_free(&m);
     jl_buf_free(&out);
     jl_buf_free(&want);
@@ -244,6 +262,19 @@ static void test_sse_large_payload(void **state)
 }
 
 /* ---- JSON event / id ---------------------------------------------------- */
+
+/* The event: and id: lines a JSON payload brings are not data. */
+static void test_sse_event_data_skips_fields(void **state)
+{
+    (void)state;
+    static const char p[] = "{\"event\":\"e\",\"id\":\"x\",\"v\":\"data: 1\"}\n";
+    jl_buf_t out = {0}, want = {0};
+    jl_sse_event_id(&out, p, sizeof p - 1, "1-0", 3, NULL);
+    jl_buf_append(&want, p, sizeof p - 1);
+    check_data_back(out.data, out.len, &want);
+    jl_buf_free(&out);
+    jl_buf_free(&want);
+}
 
 static void test_sse_json_event_and_id_strings(void **state)
 {
@@ -534,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_sse_passes_nul_and_invalid_utf8),
         cmocka_unit_test(test_sse_appends_to_existing_buffer),
         cmocka_unit_test(test_sse_large_payload),
+        cmocka_unit_test(test_sse_event_data_skips_fields),
         cmocka_unit_test(test_sse_json_event_and_id_strings),
         cmocka_unit_test(test_sse_json_leading_whitespace_and_multiline),
         cmocka_unit_test(test_sse_json_unicode_escapes_become_utf8),
