@@ -119,8 +119,10 @@ describe('history, bridged: ids from the shared clock, resume on another node', 
     assertIncreasing(ea.slice(0, 2).map((e) => e.lastEventId), 'ids');
     assert.ok(sa.body.toString('latin1').endsWith('\n\ndata: plain\n\n'), 'the plain publish has no id: line');
     // The shared history is Redis Streams, readable by any Redis client.
-    const xr = await command(redis.port, 'XRANGE', 'jugglite:h:ids', '-', '+');
-    assert.deepEqual(xr.map(([id, f]) => [id, f[1]]), ea.slice(0, 2).map((e) => [e.lastEventId, e.data]));
+    const want = ea.slice(0, 2).map((e) => [e.lastEventId, ['data', e.data]]);
+    assert.deepEqual(await command(redis.port, 'XRANGE', 'jugglite:h:ids', '-', '+'), want);
+    // ... and each node's own copy, with the same commands on the channel.
+    for (const n of [a, b]) assert.deepEqual(await command(n.respPort, 'XRANGE', 'ids', '-', '+'), want);
     sa.close();
     sb.close();
   });

@@ -45,7 +45,7 @@ static void key(jl_buf_t *b, const char *name, const char *maxdel, const int *ms
         arr(b, 2);
         bulk(b, id);
         arr(b, 2);
-        bulk(b, "d");
+        bulk(b, "data");
         bulk(b, payloads[i]);
     }
 }
