@@ -248,8 +248,8 @@ describe('history, bridged: a node restarts behind nginx', () => {
   before(async () => {
     redis = await startRedis();
     const url = `redis://127.0.0.1:${redis.port}`;
-    aPort = await freePort();
-    [a, b] = await Promise.all([node(url, { ssePort: aPort }), node(url)]);
+    [a, b] = await Promise.all([node(url), node(url)]);
+    aPort = a.ssePort;      // the restart takes the same port
     await Promise.all([up(a), up(b)]);
     ngPort = await freePort();
     dir = mkdtempSync(path.join(os.tmpdir(), 'jl-hist-nginx-'));
@@ -281,6 +281,9 @@ describe('history, bridged: a node restarts behind nginx', () => {
       await page.evaluate(() => {
         window.log = [];
         const es = new EventSource('/stream?channel=deploy');
+        window.state = [];
+        es.onopen = () => window.state.push('open');
+        es.onerror = () => window.state.push(`error:${es.readyState}`);
         es.onmessage = (e) => window.log.push({ data: e.data, id: e.lastEventId });
         es.addEventListener('jugglite-gap', (e) => window.log.push({ gap: e.data }));
       });
@@ -294,8 +297,8 @@ describe('history, bridged: a node restarts behind nginx', () => {
       return r;
     };
     try {
-      await until(async () => (await info(a.respPort)).upstream_channels === '1' &&
-        (await command(redis.port, 'PUBSUB', 'NUMSUB', 'deploy'))[1] === 1, 'both clients on node a');
+      await until(async () => (await command(a.respPort, 'INFO', 'jugglite')).includes(`sse_connected_streams:${clients}\r\n`) &&
+        (await command(redis.port, 'PUBSUB', 'NUMSUB', 'deploy'))[1] === 1, 'both clients on node a, subscribed upstream');
       await until(async () => (await pub(b.respPort, `before${sent.length}`)) >= 1 && sent.length >= 3, 'published before');
       // The node restarts (a deploy): SIGTERM, then the same port again.
       const stopped = a.stop();
@@ -311,7 +314,12 @@ describe('history, bridged: a node restarts behind nginx', () => {
       await up(a);
       for (let i = 0; i < 3; i++) await pub(a.respPort, `after${i}`);
       await until(() => got.length >= sent.length, `eventsource got ${got.length} of ${sent.length}`);
-      if (page) await until(async () => (await browserLog()).length >= sent.length, 'chromium got them all');
+      if (page) {
+        await until(async () => (await browserLog()).length >= sent.length, 'chromium got them all').catch(async (e) => {
+          throw new Error(`${e.message}: sent ${sent.join(' ')}; chromium ${JSON.stringify(await browserLog())}; ` +
+            `state ${await page.evaluate(() => window.state)}; nginx ${nginx.err()}`);
+        });
+      }
       await sleep(200);
       for (const [who, log] of [['eventsource', got], ['chromium', await browserLog()]]) {
         if (log === null) continue;

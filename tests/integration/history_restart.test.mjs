@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startJugglite, freePort, RawClient, decodeAll, sleep, withTimeout, cleanupAll } from './lib/harness.mjs';
+import { startJugglite, RawClient, decodeAll, sleep, withTimeout, cleanupAll } from './lib/harness.mjs';
 import { chromiumPath, launchChromium } from './lib/browser.mjs';
 
 after(cleanupAll);
@@ -72,11 +72,12 @@ describe('history: a jugglite restart under eventsource and Chromium', () => {
     test(withFile ? 'with --history-file: nothing missed, nothing twice, no gap'
       : 'without a history file: the restart gap first, then what the new process published', T, async () => {
       if (chromiumPath() && !browser) browser = await withTimeout(launchChromium({ args: ['--no-first-run'] }), 40000, 'chromium');
-      const [ssePort, respPort] = [await freePort(), await freePort()];
       const file = path.join(dir, `history-${withFile}`);
       const args = ['--retry', '300', ...(withFile ? ['--history-file', file] : [])];
+      // The first process picks its ports; the restart takes the same ones.
+      let srv = await startJugglite({ args });
+      const { ssePort, respPort } = srv;
       const start = () => startJugglite({ ssePort, respPort, args });
-      let srv = await start();
       const clients = await openClients(ssePort, browser);
       try {
         await until(async () => (await streams(respPort)) === clients.length, 'clients connected');
@@ -87,7 +88,7 @@ describe('history: a jugglite restart under eventsource and Chromium', () => {
         assert.equal(r.code, 0);
         assert.equal(existsSync(file), withFile, 'the file is written on SIGTERM only when asked for');
         srv = await start();
-        if (withFile) assert.match(srv.stderr(), /history: 3 events from /);
+        if (withFile) await until(() => /history: 3 events from /.test(srv.stderr()), 'the history file read');
         // Published by the new process, before or after the clients are back.
         assert.ok(Number.isInteger(await command(respPort, 'PUBLISH', 'deploy', 'd1')));
         await until(async () => (await streams(respPort)) === clients.length, 'clients reconnected');

@@ -45,17 +45,26 @@ export function jugglitePath() {
 
 // ---------------------------------------------------------------- ports
 
-/** A currently free TCP port on 127.0.0.1 (the OS picks it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+const handedOut = new Set();
+
+/** A currently free TCP port on 127.0.0.1 (the OS picks it), never one this
+ *  process handed out before: the OS may give a just-closed port again, and
+ *  a test asking for several ports in a row must get distinct ones. */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address();
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 // ---------------------------------------------------------------- servers
