@@ -12,6 +12,7 @@
 #include "http/http_routes.h"
 
 #include "http/http_response.h"
+#include "http/metrics.h"
 #include "http/page.h"
 #include "http/query.h"
 #include "http/sse_stream.h"
@@ -55,6 +56,7 @@ jl_http_route_t jl_http_route_of(const jl_config_t *cfg, const char *path, size_
         {cfg->path, JL_ROUTE_STREAM},
         {cfg->publish_token ? cfg->publish_path : NULL, JL_ROUTE_PUBLISH},
         {"/health", JL_ROUTE_HEALTH},
+        {cfg->metrics ? "/metrics" : NULL, JL_ROUTE_METRICS},
         {"/", JL_ROUTE_PAGE},
     };
     for (size_t i = 0; i < JL_ARRAY_LEN(paths); i++) {
@@ -183,6 +185,25 @@ static jl_http_next_t serve_health(jl_http_session_t *s)
                            body, 1);
 }
 
+/* Prometheus's text format; with --metrics-token-file, for the bearer of
+ * the token only. */
+static jl_http_next_t serve_metrics(jl_http_session_t *s)
+{
+    jl_server_t *srv = s->http->srv;
+    const char *token = srv->cfg->metrics_token;
+    if (token && !authorized(s->req->authorization, token))
+        return jl_http_respond(s, 401, "text/plain", "WWW-Authenticate: Bearer\r\n",
+                               "401 Unauthorized\n", 1);
+    jl_buf_t body = {0};
+    jl_metrics_render(&body, srv);
+    jl_frame_t *f = jl_frame_from(body.data, body.len);
+    jl_buf_free(&body);
+    jl_http_next_t next = jl_http_respond_frame(s, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                                "Cache-Control: no-cache\r\n", f, 1);
+    jl_frame_unref(f);
+    return next;
+}
+
 static jl_http_next_t serve_page(jl_http_session_t *s)
 {
     return jl_http_respond_frame(s, 200, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n",
@@ -196,6 +217,7 @@ static const route_t routes[JL_ROUTE_COUNT] = {
     [JL_ROUTE_PUBLISH] = {ALLOW_POST, "POST, OPTIONS", serve_publish},
     [JL_ROUTE_HEALTH] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_health},
     [JL_ROUTE_PAGE] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_page},
+    [JL_ROUTE_METRICS] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_metrics},
 };
 
 jl_http_next_t jl_http_route_serve(jl_http_session_t *s)

@@ -115,6 +115,7 @@ static void client_on_free(jl_conn_t *conn)
     jl_resp_parser_free(&c->parser);
     jl_list_remove(&c->node);
     c->resp->nclients--;
+    c->resp->srv->stats.resp_clients--;
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
@@ -221,6 +222,7 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
         c->flags |= JL_RESP_AUTHED;
     jl_list_push(&resp->clients, &c->node);
     resp->nclients++;
+    resp->srv->stats.resp_clients++;
     jl_conn_init(&c->conn, &srv->conns, &client_ops, fd, unix_socket);
     if (!over_cap)
         return;

@@ -652,12 +652,14 @@ static void deliver(jl_upstream_t *u, const delivery_t *d, int everyone)
         if (d->keep)
             jl_hist_keep(srv->hist, &msg);
     }
+    double t0 = jl_histo_clock();
     if (everyone)
         n = jl_registry_publish(srv->reg, &msg);
     else if (d->pattern)
         n = jl_registry_publish_pattern(srv->reg, d->pattern, d->pattern_len, &msg);
     else
         n = jl_registry_publish_exact(srv->reg, &msg);
+    jl_histo_observe(&srv->stats.fanout, jl_histo_clock() - t0);
     jl_msg_release(&msg);
     u->messages_in++;
     srv->stats.pubsub_messages++;

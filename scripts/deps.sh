@@ -4,12 +4,13 @@
 #   scripts/deps.sh run    what building and running the server needs
 #   scripts/deps.sh test   plus what the test suite starts for real:
 #                          redis-server, redis-cli, node + npm, chromium,
-#                          nginx, curl, clang (libFuzzer), valgrind
+#                          nginx, curl, clang (libFuzzer), valgrind,
+#                          prometheus (promtool checks /metrics)
 set -euo pipefail
 
 profile=${1:-run}
 build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev)
-test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light
+test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus
            clang libclang-rt-14-dev valgrind procps iproute2 python3)
 
 pkgs=("${build_pkgs[@]}")

@@ -96,6 +96,10 @@ static const opt_t options[] = {
      .metavar = "TOKEN", .help = "enable POST publishing with 'Authorization: Bearer TOKEN'"},
     {.name = "publish-path", .kind = OPT_PATH, .at = FIELD(publish_path), .def = "/publish",
      .metavar = "PATH", .help = "HTTP publish path"},
+    {.name = "metrics", .kind = OPT_FLAG, .at = FIELD(metrics),
+     .help = "serve Prometheus metrics at GET /metrics"},
+    {.name = "metrics-token-file", .kind = OPT_STRING, .at = FIELD(metrics_token_file),
+     .metavar = "FILE", .help = "/metrics wants 'Authorization: Bearer <FILE's first line>'"},
     {.name = "cors-origin", .kind = OPT_REPEAT, .at = FIELD(cors_origins),
      .count_at = FIELD(n_cors_origins),
      .metavar = "ORIGIN", .help = "allow this origin (repeatable; '*' for any)"},
@@ -513,5 +517,33 @@ void jl_config_free(jl_config_t *c)
         if (o->kind == OPT_LIST || o->kind == OPT_REPEAT)
             free_list(*(char ***)field(c, o->at), *(size_t *)field(c, o->count_at));
     }
+    free(c->metrics_token);
     memset(c, 0, sizeof *c);
+}
+
+/* The first line of path, without its line end; not empty. */
+static char *read_secret(const char *path, const char *option)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "jugglite: %s %s: %s\n", option, path, strerror(errno));
+        return NULL;
+    }
+    char line[4096];
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    size_t n = got ? strcspn(line, "\r\n") : 0;
+    if (n == 0) {
+        fprintf(stderr, "jugglite: %s %s: the first line is empty\n", option, path);
+        return NULL;
+    }
+    return jl_strndup(line, n);
+}
+
+int jl_config_load_secrets(jl_config_t *c)
+{
+    if (c->metrics_token_file == NULL)
+        return 0;
+    c->metrics_token = read_secret(c->metrics_token_file, "--metrics-token-file");
+    return c->metrics_token ? 0 : -1;
 }

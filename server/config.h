@@ -27,6 +27,9 @@ typedef struct jl_config {
     size_t n_allowed_channels;
     int allow_patterns;
     char *publish_token;        /* NULL: no HTTP publish route */
+    int metrics;                /* GET /metrics */
+    char *metrics_token_file;
+    char *metrics_token;        /* read from metrics_token_file (jl_config_load_secrets) */
     char *publish_path;
     char **cors_origins;
     size_t n_cors_origins;
@@ -67,6 +70,10 @@ typedef struct jl_config {
  * exit 2). cfg owns its strings; release with jl_config_free. */
 int jl_config_parse(jl_config_t *cfg, int argc, char **argv);
 void jl_config_free(jl_config_t *cfg);
+/* Reads the secrets the options name files of (--metrics-token-file), so
+ * that they never need to be on the command line. Returns 0, or -1 with
+ * the reason on stderr. */
+int jl_config_load_secrets(jl_config_t *cfg);
 
 /* Parses "512mb", "8kb", "1gb", "100" (bytes); returns -1 on garbage. */
 long long jl_config_parse_size(const char *s);

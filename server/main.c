@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 #endif
     jl_config_t cfg;
     int rc = jl_config_parse(&cfg, argc, argv);
-    if (rc == 0 && check_config(&cfg) < 0)
+    if (rc == 0 && (check_config(&cfg) < 0 || jl_config_load_secrets(&cfg) < 0))
         rc = -1;
     if (rc != 0) {
         jl_config_free(&cfg);

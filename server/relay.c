@@ -16,7 +16,9 @@ size_t jl_relay_deliver_local(jl_relay_t *r, const jl_pub_t *pub)
     jl_msg_init(&msg, pub->chan, pub->chan_len, pub->payload, pub->payload_len, pub->shard);
     if (r->hist != NULL && !pub->shard)
         jl_hist_publish(r->hist, &msg);
+    double t0 = jl_histo_clock();
     size_t n = jl_registry_publish(r->reg, &msg);
+    jl_histo_observe(&r->stats->fanout, jl_histo_clock() - t0);
     jl_msg_release(&msg);
     r->stats->pubsub_messages++;
     r->stats->deliveries += n;

@@ -6,6 +6,8 @@
 #ifndef JL_STATS_H
 #define JL_STATS_H
 
+#include "server/histogram.h"
+
 #include <stddef.h>
 
 typedef struct jl_stats {
@@ -22,6 +24,9 @@ typedef struct jl_stats {
     unsigned long long http_publishes;
     unsigned long long accept_errors;
     size_t sse_streams;                     /* gauge: open SSE streams */
+    size_t resp_clients;                    /* gauge: open RESP client connections */
+    jl_histo_t fanout;                      /* seconds one publish takes to reach (queue to)
+                                             * this node's subscribers */
 } jl_stats_t;
 
 #endif

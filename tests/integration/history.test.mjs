@@ -23,7 +23,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  startJugglite, RawClient, SseClient, decodeAll, encode, countFrames, sleep, withTimeout,
+  startJugglite, RawClient, SseClient, decodeAll, encode, countFrames, sleep, withTimeout, until,
 } from './lib/harness.mjs';
 import { publish, scaled, rss, RSS_SLACK, MiB, WRAPPED } from './lib/hostile.mjs';
 import { startProxy } from './lib/proxy.mjs';
@@ -640,13 +640,6 @@ describe('history: long-poll', () => {
 // ---------------------------------------------------------------- a real client through a drop
 
 /** Until pred() holds, polling; a deadline, not a timing assertion. */
-async function until(pred, what, ms = 20000) {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timeout after ${ms} ms: ${what}`);
-    await sleep(20);
-  }
-}
 
 const lastEventIdSent = (req) => /\r\nlast-event-id: *([^\r]*)\r\n/i.exec(req)?.[1] ?? null;
 

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   startJugglite, startRedis, freePort, RawClient, SseClient, decodeAll, sleep, withTimeout,
-  spawnTracked, SOURCE_DIR, cleanupAll, httpRequest,
+  spawnTracked, SOURCE_DIR, cleanupAll, httpRequest, until,
 } from './lib/harness.mjs';
 import { chromiumPath, launchChromium } from './lib/browser.mjs';
 
@@ -55,14 +55,6 @@ async function info(port) {
   }));
 }
 
-async function until(pred, what, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-}
 
 const up = (n) => until(async () => {
   const i = await info(n.respPort);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startJugglite, RawClient, decodeAll, sleep, withTimeout, cleanupAll } from './lib/harness.mjs';
+import { startJugglite, RawClient, decodeAll, sleep, withTimeout, cleanupAll, until } from './lib/harness.mjs';
 import { chromiumPath, launchChromium } from './lib/browser.mjs';
 
 after(cleanupAll);
@@ -24,14 +24,6 @@ async function command(port, ...args) {
   try { return decodeAll(await c.call(args, 10000))[0]; } finally { c.close(); }
 }
 
-async function until(pred, what, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-}
 
 const streams = async (port) => Number(/sse_connected_streams:(\d+)/.exec(String(await command(port, 'INFO', 'jugglite')))[1]);
 

@@ -338,7 +338,8 @@ static const char *const every_option[] = {
     "--requirepass", "sesame", "--address", "10.0.0.2", "--port", "8080",
     "--socket", "/run/h.sock", "--path", "/events", "--keepalive", "2.5",
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
-    "--publish-token", "tok", "--publish-path", "/pub", "--cors-origin", "https://x.example",
+    "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
+    "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
     "--max-conns", "99", "--max-message-size", "2mb", "--max-bulk", "6mb", "--max-args", "11",
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
@@ -372,6 +373,9 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->allow_patterns, 1);
     assert_string_equal(c->publish_token, "tok");
     assert_string_equal(c->publish_path, "/pub");
+    assert_int_equal(c->metrics, 1);
+    assert_string_equal(c->metrics_token_file, "/run/metrics.token");
+    assert_null(c->metrics_token);     /* read by jl_config_load_secrets, not by parsing */
     assert_int_equal(c->n_cors_origins, 1);
     assert_string_equal(c->cors_origins[0], "https://x.example");
     assert_true(c->longpoll_delay == 1.5);
@@ -443,7 +447,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 44);
+    assert_int_equal(options, 46);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));

@@ -19,6 +19,16 @@ export function spawn(cmd, args = [], opts = {}) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls pred (sync or async) every 20 ms until it is truthy; throws naming
+ *  `what` after ms. A deadline, not a timing: nothing is measured. */
+export async function until(pred, what, ms = 20000) {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
 /** Race a promise against a deadline; rejects with `what` on timeout. */
 export function withTimeout(promise, ms, what = 'operation') {
   let timer;
