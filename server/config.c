@@ -19,6 +19,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,11 @@ static const opt_t options[] = {
      .metavar = "S", .help = "longest reconnect delay"},
 
     {.heading = "",
-     .name = "log-level", .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
+     .name = "config", .kind = OPT_STRING, .at = FIELD(config_file),
+     .metavar = "FILE", .help = "read options from FILE first (flags > env > file)"},
+    {.name = "test-config", .kind = OPT_FLAG, .at = FIELD(test_config),
+     .help = "check the configuration, then exit (0: valid)"},
+    {.name = "log-level", .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
      .metavar = "LEVEL", .help = "debug, info, warn or error"},
     {.name = "help", .flag = 'h', .kind = OPT_HELP, .help = "this text"},
     {.name = "version", .flag = 'v', .kind = OPT_VERSION, .help = "print the version"},
@@ -281,9 +286,22 @@ static void *field(jl_config_t *c, size_t at)
     return (char *)c + at;
 }
 
-static int bad(const opt_t *o, const char *val)
+/* Where values come from, lowest precedence first. */
+typedef enum { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_ARGV } src_t;
+
+/* One parse: the config being filled, which source set each option last
+ * (a list set by a higher source replaces, never extends, a lower one's),
+ * and where the value being applied comes from, for error messages. */
+typedef struct parse {
+    jl_config_t *c;
+    uint8_t src[N_OPTIONS];
+    char where[320];            /* "FILE:LINE: ", "JUGGLITE_PORT: " or "" */
+} parse_t;
+
+static int bad(const parse_t *p, const opt_t *o, const char *val)
 {
-    fprintf(stderr, "jugglite: invalid value '%s' for --%s (see --help)\n", val, o->name);
+    fprintf(stderr, "jugglite: %sinvalid value '%s' for --%s (see --help)\n", p->where, val,
+            o->name);
     return -1;
 }
 
@@ -299,81 +317,113 @@ static void store_integer(jl_config_t *c, const opt_t *o, long long v)
     }
 }
 
-static int set_integer(jl_config_t *c, const opt_t *o, const char *arg)
+static int set_integer(parse_t *p, const opt_t *o, const char *arg)
 {
     long long v;
     if (parse_integer(arg, o->min, o->max, &v))
-        return bad(o, arg);
-    store_integer(c, o, v);
+        return bad(p, o, arg);
+    store_integer(p->c, o, v);
     return 0;
 }
 
-static int set_bytes(jl_config_t *c, const opt_t *o, const char *arg)
+static int set_bytes(parse_t *p, const opt_t *o, const char *arg)
 {
     long long v = jl_config_parse_size(arg);
     if (v < o->min)
-        return bad(o, arg);
-    *(size_t *)field(c, o->at) = (size_t)v;
+        return bad(p, o, arg);
+    *(size_t *)field(p->c, o->at) = (size_t)v;
     return 0;
 }
 
-static int set_log_level(jl_config_t *c, const opt_t *o, const char *arg)
+static int set_log_level(parse_t *p, const opt_t *o, const char *arg)
 {
     int level = jl_log_parse_level(arg);
     if (level < 0)
-        return bad(o, arg);
-    *(int *)field(c, o->at) = level;
+        return bad(p, o, arg);
+    *(int *)field(p->c, o->at) = level;
     return 0;
 }
 
-static int set_checked_str(jl_config_t *c, const opt_t *o, const char *arg)
+static int set_checked_str(parse_t *p, const opt_t *o, const char *arg)
 {
     if (o->kind == OPT_PATH && arg[0] != '/')
-        return bad(o, arg);
+        return bad(p, o, arg);
     if (o->kind == OPT_TOKEN && arg[0] == '\0')
-        return bad(o, arg);
-    set_str(field(c, o->at), arg);
+        return bad(p, o, arg);
+    set_str(field(p->c, o->at), arg);
     return 0;
 }
 
-static int set_double(jl_config_t *c, const opt_t *o, const char *arg)
+static int set_double(parse_t *p, const opt_t *o, const char *arg)
 {
-    if (parse_double(arg, o->dmin, field(c, o->at)))
-        return bad(o, arg);
+    if (parse_double(arg, o->dmin, field(p->c, o->at)))
+        return bad(p, o, arg);
     return 0;
 }
 
-/* Checks 'arg' against o's rules and stores it. Returns 0, or -1 after
- * printing why. OPT_HELP and OPT_VERSION are the caller's business. */
-static int apply(jl_config_t *c, const opt_t *o, const char *arg)
+/* A flag on the command line takes no value; in a file or the environment
+ * it may say yes or no (empty: yes). */
+static int set_flag(parse_t *p, const opt_t *o, const char *arg)
 {
+    static const char *const yes[] = {"", "yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; arg && i < JL_ARRAY_LEN(no); i++) {
+        if (strcasecmp(arg, no[i]) == 0) {
+            *(int *)field(p->c, o->at) = 0;
+            return 0;
+        }
+    }
+    for (size_t i = 0; arg && i < JL_ARRAY_LEN(yes); i++)
+        if (strcasecmp(arg, yes[i]) == 0)
+            arg = NULL;
+    if (arg != NULL)
+        return bad(p, o, arg);
+    *(int *)field(p->c, o->at) = 1;
+    return 0;
+}
+
+/* Checks 'arg' against o's rules and stores it, as set by source 'src'.
+ * Returns 0, or -1 after printing why. OPT_HELP and OPT_VERSION are the
+ * caller's business. */
+static int apply(parse_t *p, const opt_t *o, const char *arg, src_t src)
+{
+    size_t row = (size_t)(o - options);
+    int is_list = o->kind == OPT_LIST || o->kind == OPT_REPEAT;
+    if (is_list && p->src[row] < (uint8_t)src) {
+        free_list(*(char ***)field(p->c, o->at), *(size_t *)field(p->c, o->count_at));
+        *(char ***)field(p->c, o->at) = NULL;
+        *(size_t *)field(p->c, o->count_at) = 0;
+    }
+    p->src[row] = (uint8_t)src;
     switch (o->kind) {
     case OPT_STRING:
     case OPT_PATH:
-    case OPT_TOKEN: return set_checked_str(c, o, arg);
+    case OPT_TOKEN: return set_checked_str(p, o, arg);
     case OPT_INT:
     case OPT_UINT:
     case OPT_LONG:
-    case OPT_COUNT: return set_integer(c, o, arg);
-    case OPT_BYTES: return set_bytes(c, o, arg);
-    case OPT_DOUBLE: return set_double(c, o, arg);
-    case OPT_FLAG: *(int *)field(c, o->at) = 1; return 0;
-    case OPT_LIST: split_list(field(c, o->at), field(c, o->count_at), arg); return 0;
-    case OPT_REPEAT: push_str(field(c, o->at), field(c, o->count_at), arg, strlen(arg)); return 0;
-    case OPT_LOG_LEVEL: return set_log_level(c, o, arg);
+    case OPT_COUNT: return set_integer(p, o, arg);
+    case OPT_BYTES: return set_bytes(p, o, arg);
+    case OPT_DOUBLE: return set_double(p, o, arg);
+    case OPT_FLAG: return set_flag(p, o, arg);
+    case OPT_LIST: split_list(field(p->c, o->at), field(p->c, o->count_at), arg); return 0;
+    case OPT_REPEAT:
+        push_str(field(p->c, o->at), field(p->c, o->count_at), arg, strlen(arg));
+        return 0;
+    case OPT_LOG_LEVEL: return set_log_level(p, o, arg);
     case OPT_HELP:
     case OPT_VERSION: break;
     }
     return -1;
 }
 
-static void set_defaults(jl_config_t *c)
+static void set_defaults(parse_t *p)
 {
-    memset(c, 0, sizeof *c);
+    memset(p->c, 0, sizeof *p->c);
     for (size_t i = 0; i < N_OPTIONS; i++) {
         if (options[i].def == NULL)
             continue;
-        int rc = apply(c, &options[i], options[i].def);
+        int rc = apply(p, &options[i], options[i].def, SRC_DEFAULT);
         assert(rc == 0 && "a default the parser refuses");
         (void)rc;
     }
@@ -444,7 +494,7 @@ static void print_usage(FILE *out)
 
 /* Handles one option getopt_long returned. Returns 0 to go on, 1 after
  * --help/--version, -1 after printing an error. */
-static int handle(jl_config_t *cfg, int val, const char *arg)
+static int handle(parse_t *p, int val, const char *arg)
 {
     const opt_t *o = option_for(val);
     if (o == NULL) {
@@ -459,13 +509,13 @@ static int handle(jl_config_t *cfg, int val, const char *arg)
         printf("jugglite %s\n", JL_VERSION);
         return 1;
     }
-    return apply(cfg, o, arg);
+    return apply(p, o, arg, SRC_ARGV);
 }
 
 /* getopt names the program by argv[0] in its own messages ("build/jugglite:
  * unrecognized option"); every other message says "jugglite:". So getopt
  * reads a copy of argv whose first word is the program's name. */
-static int parse_argv(jl_config_t *cfg, int argc, char **argv)
+static int parse_argv(parse_t *p, int argc, char **argv)
 {
     struct option longopts[N_OPTIONS + 1];
     char shortopts[2 * N_OPTIONS + 1];
@@ -475,7 +525,7 @@ static int parse_argv(jl_config_t *cfg, int argc, char **argv)
     optind = 1;
     int val;
     while ((val = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        int rc = handle(cfg, val, optarg);
+        int rc = handle(p, val, optarg);
         if (rc != 0)
             return rc;
     }
@@ -486,14 +536,127 @@ static int parse_argv(jl_config_t *cfg, int argc, char **argv)
     return 0;
 }
 
+/* ---- the config file and the environment ---- */
+
+static const opt_t *option_named(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].name) == len && memcmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* What neither a file nor the environment may set. */
+static int cli_only(const opt_t *o)
+{
+    return o->kind == OPT_HELP || o->kind == OPT_VERSION || strcmp(o->name, "config") == 0 ||
+           strcmp(o->name, "test-config") == 0;
+}
+
+/* One "name value" line (value: the rest of the line, outer blanks
+ * trimmed). Returns 0 or -1 after printing why. */
+static int file_line(parse_t *p, char *line)
+{
+    char *s = line + strspn(line, " \t");
+    size_t end = strcspn(s, "\r\n");
+    while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+        end--;
+    s[end] = '\0';
+    if (*s == '\0' || *s == '#')
+        return 0;
+    size_t nlen = strcspn(s, " \t");
+    char *val = s + nlen + strspn(s + nlen, " \t");
+    const opt_t *o = option_named(s, nlen);
+    if (o == NULL || cli_only(o)) {
+        fprintf(stderr, "jugglite: %s%s '%.*s'\n", p->where,
+                o ? "not allowed in a config file:" : "unknown option", (int)nlen, s);
+        return -1;
+    }
+    if (*val == '\0' && o->kind != OPT_FLAG) {
+        fprintf(stderr, "jugglite: %s%s needs a value\n", p->where, o->name);
+        return -1;
+    }
+    return apply(p, o, val, SRC_FILE);
+}
+
+static int parse_file(parse_t *p, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "jugglite: --config %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[8192];
+    int rc = 0;
+    for (unsigned n = 1; rc == 0 && fgets(line, sizeof line, f); n++) {
+        snprintf(p->where, sizeof p->where, "%s:%u: ", path, n);
+        if (strlen(line) == sizeof line - 1 && line[sizeof line - 2] != '\n') {
+            fprintf(stderr, "jugglite: %sline longer than %zu bytes\n", p->where, sizeof line - 2);
+            rc = -1;
+        } else {
+            rc = file_line(p, line);
+        }
+    }
+    fclose(f);
+    p->where[0] = '\0';
+    return rc;
+}
+
+/* JUGGLITE_<NAME>: the long name in capitals, '-' as '_'. */
+static int parse_env(parse_t *p)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        if (cli_only(o))
+            continue;
+        char var[96] = "JUGGLITE_";
+        size_t k = strlen(var);
+        for (const char *n = o->name; *n && k + 1 < sizeof var; n++)
+            var[k++] = *n == '-' ? '_' : (char)(*n >= 'a' && *n <= 'z' ? *n - 'a' + 'A' : *n);
+        var[k] = '\0';
+        const char *val = getenv(var);
+        if (val == NULL)
+            continue;
+        snprintf(p->where, sizeof p->where, "%s: ", var);
+        int rc = apply(p, o, val, SRC_ENV);
+        p->where[0] = '\0';
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The file named by --config FILE / --config=FILE on the command line (the
+ * last one), else by JUGGLITE_CONFIG; NULL for none. */
+static const char *config_path(int argc, char **argv)
+{
+    const char *path = getenv("JUGGLITE_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path && *path ? path : NULL;
+}
+
 int jl_config_parse(jl_config_t *cfg, int argc, char **argv)
 {
-    set_defaults(cfg);
+    parse_t p = {.c = cfg};
+    set_defaults(&p);
     if (argc < 1)
         return 0;
+    const char *file = config_path(argc, argv);
+    int rc = file ? parse_file(&p, file) : 0;
+    if (rc == 0)
+        rc = parse_env(&p);
+    if (rc != 0)
+        return rc;
     char **args = jl_malloc(((size_t)argc + 1) * sizeof *args);
     memcpy(args, argv, ((size_t)argc + 1) * sizeof *args);
-    int rc = parse_argv(cfg, argc, args);
+    rc = parse_argv(&p, argc, args);
     free(args);
     if (rc != 0)
         return rc;

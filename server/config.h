@@ -28,6 +28,8 @@ typedef struct jl_config {
     int allow_patterns;
     char *publish_token;        /* NULL: no HTTP publish route */
     int metrics;                /* GET /metrics */
+    char *config_file;          /* --config: read before the environment and the flags */
+    int test_config;            /* --test-config: validate and exit */
     char *metrics_token_file;
     char *metrics_token;        /* read from metrics_token_file (jl_config_load_secrets) */
     char *publish_path;

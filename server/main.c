@@ -134,6 +134,11 @@ int main(int argc, char **argv)
         jl_config_free(&cfg);
         return rc > 0 ? 0 : 2;
     }
+    if (cfg.test_config) {
+        printf("jugglite: the configuration is valid\n");
+        jl_config_free(&cfg);
+        return 0;
+    }
     jl_log_level = (jl_log_level_t)cfg.log_level;
     rc = serve(&cfg);
     jl_config_free(&cfg);

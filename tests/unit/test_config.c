@@ -340,6 +340,7 @@ static const char *const every_option[] = {
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
     "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
+    "--test-config",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
     "--max-conns", "99", "--max-message-size", "2mb", "--max-bulk", "6mb", "--max-args", "11",
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
@@ -348,7 +349,7 @@ static const char *const every_option[] = {
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
     "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
-    "--upstream-backoff-max", "20", "--log-level", "debug", NULL,
+    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", NULL,
 };
 
 static void test_config_every_option_lands_in_its_field(void **state)
@@ -376,6 +377,8 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->metrics, 1);
     assert_string_equal(c->metrics_token_file, "/run/metrics.token");
     assert_null(c->metrics_token);     /* read by jl_config_load_secrets, not by parsing */
+    assert_string_equal(c->config_file, "/dev/null");
+    assert_int_equal(c->test_config, 1);
     assert_int_equal(c->n_cors_origins, 1);
     assert_string_equal(c->cors_origins[0], "https://x.example");
     assert_true(c->longpoll_delay == 1.5);
@@ -447,13 +450,14 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 46);
+    assert_int_equal(options, 48);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
     assert_non_null(strstr(help, "\n\nUpstream (several nodes sharing channels through Redis):\n"
                                  "  --upstream URL "));
-    assert_non_null(strstr(help, "\n\n  --log-level LEVEL "));
+    assert_non_null(strstr(help, "\n\n  --config FILE "));
+    assert_non_null(strstr(help, "\n  --log-level LEVEL "));
     assert_non_null(strstr(help, "(default 0: never)\n"));
     assert_non_null(strstr(help, "\n  -h, --help                this text\n"
                                  "  -v, --version             print the version\n"));
@@ -812,6 +816,95 @@ static void test_config_free_after_refusal(void **state)
     free(p.out);
 }
 
+
+/* ---- the config file and the environment ---- */
+
+/* Writes text to a new temporary file; returns its path (static buffer per call site). */
+static void write_conf(char *path, size_t cap, const char *text)
+{
+    snprintf(path, cap, "/tmp/jl-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void test_config_file_env_flags_precedence(void **state)
+{
+    (void)state;
+    char path[64];
+    write_conf(path, sizeof path,
+               "# comment\n\n  port 4000\nresp-port 4001\nkeepalive 7\nallow-patterns\n"
+               "cors-origin https://f1.example\ncors-origin https://f2.example\n"
+               "requirepass from file with spaces  \nnamespace file:\n");
+    setenv("JUGGLITE_RESP_PORT", "5001", 1);
+    setenv("JUGGLITE_KEEPALIVE", "8", 1);
+    setenv("JUGGLITE_CORS_ORIGIN", "https://env.example", 1);
+    setenv("JUGGLITE_ALLOW_PATTERNS", "no", 1);
+    const char *args[] = {"--config", path, "--keepalive", "9", NULL};
+    parsed_t p;
+    parse_ok(&p, args);
+    const jl_config_t *c = &p.cfg;
+    assert_int_equal(c->port, 4000);                 /* file */
+    assert_int_equal(c->resp_port, 5001);            /* env over file */
+    assert_true(c->keepalive == 9);                  /* flag over env over file */
+    assert_int_equal(c->allow_patterns, 0);          /* env says no */
+    assert_string_equal(c->requirepass, "from file with spaces");
+    assert_string_equal(c->namespace_, "file:");
+    /* a list set by a higher source replaces the lower one's */
+    assert_int_equal(c->n_cors_origins, 1);
+    assert_string_equal(c->cors_origins[0], "https://env.example");
+    assert_string_equal(c->config_file, path);
+    parsed_free(&p);
+    unsetenv("JUGGLITE_RESP_PORT");
+    unsetenv("JUGGLITE_KEEPALIVE");
+    unsetenv("JUGGLITE_CORS_ORIGIN");
+    unsetenv("JUGGLITE_ALLOW_PATTERNS");
+
+    /* without the environment, the file's two origins, extended by no flag */
+    const char *again[] = {"--config", path, NULL};
+    parse_ok(&p, again);
+    assert_int_equal(p.cfg.n_cors_origins, 2);
+    assert_int_equal(p.cfg.allow_patterns, 1);
+    parsed_free(&p);
+    /* JUGGLITE_CONFIG names the file too */
+    setenv("JUGGLITE_CONFIG", path, 1);
+    const char *none[] = {NULL};
+    parse_ok(&p, none);
+    assert_int_equal(p.cfg.port, 4000);
+    parsed_free(&p);
+    unsetenv("JUGGLITE_CONFIG");
+    unlink(path);
+}
+
+static void expect_file_refused(const char *text, const char *tail)
+{
+    char path[64], want[256];
+    write_conf(path, sizeof path, text);
+    snprintf(want, sizeof want, "jugglite: %s:%s", path, tail);
+    const char *args[] = {"--config", path, NULL};
+    expect_refused(args, want);
+    unlink(path);
+}
+
+static void test_config_file_errors_name_file_and_line(void **state)
+{
+    (void)state;
+    expect_file_refused("port 4000\nprot 1\n", "2: unknown option 'prot'\n");
+    expect_file_refused("\n\nport abc\n", "3: invalid value 'abc' for --port (see --help)\n");
+    expect_file_refused("port\n", "1: port needs a value\n");
+    expect_file_refused("allow-patterns perhaps\n",
+                        "1: invalid value 'perhaps' for --allow-patterns (see --help)\n");
+    expect_file_refused("help\n", "1: not allowed in a config file: 'help'\n");
+    expect_file_refused("config /etc/other.conf\n", "1: not allowed in a config file: 'config'\n");
+    const char *missing[] = {"--config", "/nonexistent/jl.conf", NULL};
+    expect_refused(missing, "jugglite: --config /nonexistent/jl.conf: No such file or directory\n");
+    setenv("JUGGLITE_PORT", "x", 1);
+    const char *none[] = {NULL};
+    expect_refused(none, "jugglite: JUGGLITE_PORT: invalid value 'x' for --port (see --help)\n");
+    unsetenv("JUGGLITE_PORT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +929,8 @@ int main(void)
         cmocka_unit_test(test_config_obuf_soft_above_hard_refused),
         cmocka_unit_test(test_config_max_bulk_at_least_max_message),
         cmocka_unit_test(test_config_free_after_refusal),
+        cmocka_unit_test(test_config_file_env_flags_precedence),
+        cmocka_unit_test(test_config_file_errors_name_file_and_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
