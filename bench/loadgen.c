@@ -2205,10 +2205,10 @@ static int ctl_report(lg_ctl_t *x)
            h->count ? us(h->sum / h->count) : 0.0);
     if (o->n_pids)
         printf("server        : RSS %" PRIu64 " KiB before, %" PRIu64 " idle, %" PRIu64
-               " after, %" PRIu64 " closed (%.0f B/idle conn); CPU %.1f ms in publish "
-               "phase (stat %.0f ms) = %.3f us/event, %.3f us/publish\n",
+               " after, %" PRIu64 " closed (%.0f B/idle conn); CPU %.1f ms %s "
+               "(stat %.0f ms) = %.3f us/event, %.3f us/publish\n",
                x->rss_before, x->rss_idle, x->rss_after, x->rss_closed, idle_per_conn,
-               (double)sched_ns / 1e6, (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg);
+               (double)sched_ns / 1e6, o->replay ? "from the first connect" : "in publish phase", (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg);
     if (o->replay)
         printf("replay        : %" PRIu64 "/%u streams got all %u events (%" PRIu64 " due); first "
                "connect to last caught up %.3f s = %.0f replayed events/s; per stream (ms) "
