@@ -2160,7 +2160,8 @@ static int ctl_report(lg_ctl_t *x)
     uint64_t lost = expected > unique ? expected - unique : 0;
     uint64_t t_last = f->last_ns > x->t_pub0 ? f->last_ns : x->t_pub0;
     double deliver_s = x->t_pub0 && f->delivered ? (double)(t_last - x->t_pub0) / 1e9 : 0;
-    double eps = deliver_s > 0 ? (double)f->delivered / deliver_s : 0;
+    uint64_t live = f->delivered - (replay_due < f->delivered ? replay_due : f->delivered);
+    double eps = deliver_s > 0 ? (double)live / deliver_s : 0;    /* live events only */
     double pub_s = p->last_ack_ns > p->first_ns ? (double)(p->last_ack_ns - p->first_ns) / 1e9 : 0;
     double pub_rate = pub_s > 0 ? (double)p->acked / pub_s : 0;
     double connect_s = x->t_ready > x->t_start ? (double)(x->t_ready - x->t_start) / 1e9 : 0;
