@@ -13,6 +13,9 @@
  * (every registered subscriber got every message, or the parent said quit).
  * All clocks are CLOCK_MONOTONIC, shared by the processes, so a payload's
  * send stamp "t=<ns> s=<seq> xxxx..." gives the latency wherever it lands.
+ * For history resumes (--last-event-id, --replay) the streams are owed the
+ * events a previous run published; the stamps' sequence numbers, carried in
+ * the replayed frames, make the same once-and-in-order check possible.
  *
  * Invariants: no allocation per event; one shared read buffer per process;
  * a subscriber costs one lg_conn_t (96 bytes) plus its socket; every parser
@@ -236,6 +239,10 @@ typedef struct lg_opts {
     int quiet;
     double ping_every;          /* ms between PINGs of the bystander client, 0 = none */
     int ping_port;
+    char last_event_id[128];    /* SSE: sent as Last-Event-ID when set */
+    uint32_t replay;            /* SSE: events each stream is owed before live ones */
+    uint64_t seq_base;          /* sequence number of the first message published */
+    int64_t capture_seq;        /* report the SSE id of this sequence number, -1 = no */
 } lg_opts_t;
 
 static void usage(FILE *f)
@@ -265,6 +272,15 @@ static void usage(FILE *f)
 "  --pub-path PATH       default /publish?channel=<channel>\n"
 "  --pub-token T         HTTP: send 'Authorization: Bearer T'\n"
 "  --window W            requests in flight (default 64)\n"
+"  --seq-base B          stamp the published messages B, B+1, ... (default 0)\n"
+"resume (SSE):\n"
+"  --last-event-id ID    send 'Last-Event-ID: ID' with every SSE request\n"
+"  --replay K            each SSE stream is owed the K events stamped B-K .. B-1\n"
+"                        (B = --seq-base) before the live ones: checked once and in\n"
+"                        order; reports the storm (first connect to last stream caught\n"
+"                        up, storm_s), replay_eps and per-stream catch-up times; the\n"
+"                        server CPU then counts from the first connect\n"
+"  --capture-id S        report the SSE id: of the event stamped S (id_at=, first stream)\n"
 "bystander:\n"
 "  --ping-every MS       an unrelated RESP client sends PING every MS ms during the\n"
 "                        publish phase, without waiting for replies (no coordinated\n"
@@ -320,6 +336,7 @@ static void opts_defaults(lg_opts_t *o)
     o->window = 64;
     o->settle = 0.2;
     o->timeout = 60;
+    o->capture_seq = -1;
 }
 
 enum {
@@ -327,7 +344,7 @@ enum {
     OPT_CHANNEL, OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_PROCS, OPT_PUBLISH, OPT_RATE,
     OPT_SIZE, OPT_PUB_PORT, OPT_PUB_HOST, OPT_PUB_PROTO, OPT_PUB_PATH, OPT_PUB_TOKEN, OPT_WINDOW,
     OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP, OPT_FREE_PORTS,
-    OPT_PING_EVERY, OPT_PING_PORT
+    OPT_PING_EVERY, OPT_PING_PORT, OPT_LAST_ID, OPT_REPLAY, OPT_SEQ_BASE, OPT_CAPTURE
 };
 
 static const struct option LG_LONGOPTS[] = {
@@ -345,7 +362,9 @@ static const struct option LG_LONGOPTS[] = {
     {"timeout", 1, 0, OPT_TIMEOUT}, {"server-pid", 1, 0, OPT_PID},
     {"quiet", 0, 0, OPT_QUIET}, {"help", 0, 0, OPT_HELP},
     {"free-ports", 1, 0, OPT_FREE_PORTS}, {"ping-every", 1, 0, OPT_PING_EVERY},
-    {"ping-port", 1, 0, OPT_PING_PORT}, {0, 0, 0, 0}
+    {"ping-port", 1, 0, OPT_PING_PORT}, {"last-event-id", 1, 0, OPT_LAST_ID},
+    {"replay", 1, 0, OPT_REPLAY}, {"seq-base", 1, 0, OPT_SEQ_BASE},
+    {"capture-id", 1, 0, OPT_CAPTURE}, {0, 0, 0, 0}
 };
 
 static int copy_str(char *dst, size_t cap, const char *s)
@@ -418,6 +437,12 @@ static int opt_apply(lg_opts_t *o, int c, const char *v, int *ports, int *nports
     case OPT_FREE_PORTS: print_free_ports(atoi(v)); break;
     case OPT_PING_EVERY: o->ping_every = atof(v); bad = o->ping_every < 0.1; break;
     case OPT_PING_PORT: o->ping_port = atoi(v); bad = o->ping_port <= 0 || o->ping_port > 65535; break;
+    case OPT_LAST_ID:   /* a header value: no CR, LF or NUL */
+        bad = copy_str(o->last_event_id, sizeof o->last_event_id, v) || !*v || strpbrk(v, "\r\n");
+        break;
+    case OPT_REPLAY: o->replay = (uint32_t)strtoul(v, NULL, 10); break;
+    case OPT_SEQ_BASE: o->seq_base = strtoull(v, NULL, 10); break;
+    case OPT_CAPTURE: o->capture_seq = strtoll(v, NULL, 10); bad = o->capture_seq < 0; break;
     default: return -1;
     }
     return bad ? -1 : 0;
@@ -456,6 +481,14 @@ static int opts_finish(lg_opts_t *o, const int *ports, int nports)
     }
     if (o->publish && !o->pub_port) {
         fprintf(stderr, "loadgen: --publish needs --pub-port or --port\n");
+        return -1;
+    }
+    if (o->replay && !o->n_sse) {
+        fprintf(stderr, "loadgen: --replay needs --sse\n");
+        return -1;
+    }
+    if (o->replay > o->seq_base) {
+        fprintf(stderr, "loadgen: --replay K owes the events stamped B-K .. B-1: give --seq-base B >= K\n");
         return -1;
     }
     if (!o->n_sse && !o->n_resp && !o->publish) {
@@ -516,8 +549,13 @@ typedef struct lg_stats {
     uint64_t gaps, dups, ooo; /* sequence anomalies, summed over subscribers */
     uint64_t subs_incomplete; /* registered subscribers with fewer than M events */
     uint64_t first_ns, last_ns, ready_ns;
+    uint64_t conn0_ns;        /* --replay: the first connect started */
+    uint64_t replay_done_ns;  /* --replay: the last stream got its K-th event */
+    uint64_t subs_replayed;   /* --replay: streams that got all K */
     char first_error[120];
+    char id_at[64];           /* --capture-id: the id: of that event, "" if unseen */
     lg_hist_t hist;
+    lg_hist_t catchup;        /* --replay: per stream, connect start -> K-th event */
 } lg_stats_t;
 
 static int write_full(int fd, const void *p, size_t n)
@@ -573,15 +611,23 @@ static void stats_merge(lg_stats_t *d, const lg_stats_t *s)
         d->last_ns = s->last_ns;
     if (s->ready_ns > d->ready_ns)
         d->ready_ns = s->ready_ns;
+    if (s->conn0_ns && (!d->conn0_ns || s->conn0_ns < d->conn0_ns))
+        d->conn0_ns = s->conn0_ns;
+    if (s->replay_done_ns > d->replay_done_ns)
+        d->replay_done_ns = s->replay_done_ns;
+    d->subs_replayed += s->subs_replayed;
     if (!d->first_error[0] && s->first_error[0])
         memcpy(d->first_error, s->first_error, sizeof d->first_error);
+    if (!d->id_at[0] && s->id_at[0])
+        memcpy(d->id_at, s->id_at, sizeof d->id_at);
     hist_merge(&d->hist, &s->hist);
+    hist_merge(&d->catchup, &s->catchup);
 }
 
 /* ------------------------------------------------------------ subscribers */
 
 enum { PH_IDLE, PH_CONNECTING, PH_HEAD, PH_STREAM, PH_CLOSED };
-enum { F_REG = 1, F_CHUNKED = 2, F_HASDATA = 4, F_NEG = 8 };
+enum { F_REG = 1, F_CHUNKED = 2, F_HASDATA = 4, F_NEG = 8, F_IDCAP = 16 };
 
 /* Payload stamp parser: "t=<digits> s=<digits> " at the start of a value. */
 enum { T_T, T_EQ1, T_TD, T_S, T_EQ2, T_SD, T_OK, T_BAD };
@@ -670,6 +716,9 @@ typedef struct lg_worker {
     ev_timer tick;
     ev_io ctl;
     unsigned char *buf;
+    uint64_t *start_ns;       /* --replay: per subscriber, when its connect began */
+    char id_buf[64];          /* --capture-id: the id: value of the capturing stream */
+    size_t id_len;
     char *req[2][LG_MAX_PORTS];
     size_t req_len[2][LG_MAX_PORTS];
     lg_stats_t st;
@@ -677,6 +726,12 @@ typedef struct lg_worker {
 
 static void worker_report(lg_worker_t *w, uint32_t kind);
 static void worker_check_ready(lg_worker_t *w);
+
+/* Events one subscriber is owed: the replayed ones (SSE), then the published. */
+static inline uint32_t conn_due(const lg_worker_t *w, const lg_conn_t *c)
+{
+    return (uint32_t)w->o->publish + (c->proto == LG_SSE ? w->o->replay : 0);
+}
 
 static void worker_error(lg_worker_t *w, const char *what, int err)
 {
@@ -702,7 +757,7 @@ static void conn_lost(lg_worker_t *w, lg_conn_t *c, uint64_t *why, const char *w
         return;
     if (c->flags & F_REG) {
         w->st.dropped++;
-        uint32_t m = (uint32_t)w->o->publish;
+        uint32_t m = conn_due(w, c);
         if (w->ready_sent && c->got < m && w->remaining) {
             uint64_t owed = m - c->got;
             w->remaining = owed > w->remaining ? 0 : w->remaining - owed;
@@ -737,7 +792,11 @@ static void conn_event(lg_worker_t *w, lg_conn_t *c, uint64_t now)
         w->st.foreign++;
         return;
     }
-    hist_add(&w->st.hist, now > s->t ? now - s->t : 0);
+    uint32_t replay = c->proto == LG_SSE ? w->o->replay : 0;
+    if (c->got >= replay)     /* a replayed event's stamp is from the first run */
+        hist_add(&w->st.hist, now > s->t ? now - s->t : 0);
+    if ((c->flags & F_IDCAP) && (int64_t)s->s == w->o->capture_seq && !w->st.id_at[0])
+        memcpy(w->st.id_at, w->id_buf, w->id_len + 1);
     w->st.delivered++;
     if (!w->st.first_ns)
         w->st.first_ns = now;
@@ -753,13 +812,23 @@ static void conn_event(lg_worker_t *w, lg_conn_t *c, uint64_t now)
         w->st.ooo++;
     }
     c->got++;
-    if (c->got <= w->o->publish && w->remaining && --w->remaining == 0 && !w->final_sent)
+    if (replay && c->got == replay) {
+        uint64_t t0 = w->start_ns[c - w->conns];
+        w->st.subs_replayed++;
+        if (now > w->st.replay_done_ns)
+            w->st.replay_done_ns = now;
+        hist_add(&w->st.catchup, now > t0 ? now - t0 : 0);
+    }
+    if (c->got <= conn_due(w, c) && w->remaining && --w->remaining == 0 && !w->final_sent)
         worker_report(w, LG_REP_FINAL);
 }
 
 /* -- SSE: an incremental line parser (LF or CRLF line ends) -------------- */
 
-enum { S_BOL, S_BOL_CR, S_FIELD, S_DATA_SP, S_DATA_VAL, S_SKIP };
+enum { S_BOL, S_BOL_CR, S_FIELD, S_DATA_SP, S_DATA_VAL, S_SKIP, S_ID_SP, S_ID_VAL };
+
+/* Field-name matcher states in idx: 0..4 = a prefix of "data", 0x10/0x11 = of "id". */
+enum { FN_DATA = 4, FN_I = 0x10, FN_ID = 0x11, FN_OTHER = 0xff };
 
 static inline void sse_dispatch(lg_worker_t *w, lg_conn_t *c, uint64_t now)
 {
@@ -770,10 +839,14 @@ static inline void sse_dispatch(lg_worker_t *w, lg_conn_t *c, uint64_t now)
 }
 
 /* The field name ended at ':' (colon = 1) or at the end of the line. */
-static inline void sse_field_end(lg_conn_t *c, int colon)
+static inline void sse_field_end(lg_worker_t *w, lg_conn_t *c, int colon)
 {
-    int is_data = c->idx == 4;
-    if (is_data && !(c->flags & F_HASDATA)) {
+    int is_data = c->idx == FN_DATA;
+    if (c->idx == FN_ID && (c->flags & F_IDCAP)) {
+        w->id_len = 0;
+        w->id_buf[0] = 0;
+        c->ps = colon ? S_ID_SP : S_SKIP;
+    } else if (is_data && !(c->flags & F_HASDATA)) {
         c->flags |= F_HASDATA;
         stamp_reset(&c->stamp);
         if (!colon)
@@ -814,20 +887,35 @@ static void sse_feed(lg_worker_t *w, lg_conn_t *c, const unsigned char *p, size_
         case S_FIELD: {
             unsigned ch = *p++;
             if (ch == ':')
-                sse_field_end(c, 1);
+                sse_field_end(w, c, 1);
             else if (ch == '\n' || ch == '\r') {
-                sse_field_end(c, 0);
+                sse_field_end(w, c, 0);
                 c->ps = ch == '\n' ? S_BOL : S_SKIP;
-            } else if (c->idx < 4 && ch == (unsigned char)"data"[c->idx])
+            } else if (c->idx < FN_DATA && ch == (unsigned char)"data"[c->idx])
                 c->idx++;
+            else if (c->idx == 0 && ch == 'i')
+                c->idx = FN_I;
+            else if (c->idx == FN_I && ch == 'd')
+                c->idx = FN_ID;
             else
-                c->idx = 0xff;
+                c->idx = FN_OTHER;
+            break;
+        }
+        case S_ID_VAL: {
+            unsigned ch = *p++;
+            if (ch == '\n' || ch == '\r')
+                c->ps = ch == '\n' ? S_BOL : S_SKIP;
+            else if (w->id_len < sizeof w->id_buf - 1) {
+                w->id_buf[w->id_len++] = (char)ch;
+                w->id_buf[w->id_len] = 0;
+            }
             break;
         }
         case S_DATA_SP:
+        case S_ID_SP:             /* the one optional space after "field:" */
             if (*p == ' ')
                 p++;
-            c->ps = S_DATA_VAL;
+            c->ps = c->ps == S_ID_SP ? S_ID_VAL : S_DATA_VAL;
             break;
         case S_DATA_VAL: {
             unsigned ch = *p++;
@@ -1201,6 +1289,14 @@ static void conn_start(lg_worker_t *w, uint32_t i)
                                   : o->resp_ports[(g - base) % (uint32_t)o->n_resp_ports];
     c->t_start_ms = (uint32_t)((ev_now(w->loop) - w->t0) * 1000);
     c->phase = PH_CONNECTING;
+    c->next_seq = (uint32_t)o->seq_base - (c->proto == LG_SSE ? o->replay : 0);
+    if (g == 0 && c->proto == LG_SSE && o->capture_seq >= 0)
+        c->flags |= F_IDCAP;
+    if (w->start_ns) {
+        w->start_ns[i] = lg_now_ns();
+        if (!w->st.conn0_ns)
+            w->st.conn0_ns = w->start_ns[i];
+    }
     w->pending++;
     int err = 0, fd = conn_socket(o, g, port, &err);
     if (fd < 0) {
@@ -1228,19 +1324,19 @@ static void worker_report(lg_worker_t *w, uint32_t kind)
         w->remaining = 0;             /* events owed to live registered subscribers */
         for (uint32_t i = 0; i < w->n; i++) {
             const lg_conn_t *c = &w->conns[i];
-            if ((c->flags & F_REG) && c->phase != PH_CLOSED && c->got < w->o->publish)
-                w->remaining += w->o->publish - c->got;
+            if ((c->flags & F_REG) && c->phase != PH_CLOSED && c->got < conn_due(w, c))
+                w->remaining += conn_due(w, c) - c->got;
         }
     } else {
         w->final_sent = 1;
         w->st.subs_incomplete = 0;
         for (uint32_t i = 0; i < w->n; i++)
-            if ((w->conns[i].flags & F_REG) && w->conns[i].got < w->o->publish)
+            if ((w->conns[i].flags & F_REG) && w->conns[i].got < conn_due(w, &w->conns[i]))
                 w->st.subs_incomplete++;
     }
     if (write_full(w->report_fd, &w->st, sizeof w->st) < 0)
         _exit(3);
-    if (kind == LG_REP_READY && w->o->publish && !w->remaining && !w->final_sent)
+    if (kind == LG_REP_READY && (w->o->publish || w->o->replay) && !w->remaining && !w->final_sent)
         worker_report(w, LG_REP_FINAL);   /* nothing is owed: no live subscriber */
 }
 
@@ -1324,8 +1420,9 @@ static char *build_request(const lg_opts_t *o, int proto, int port, size_t *len)
     int k;
     if (proto == LG_SSE)
         k = sprintf(r, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
-                       "Cache-Control: no-cache\r\nUser-Agent: jugglite-loadgen\r\n\r\n",
-                    o->path, o->host, port);
+                       "Cache-Control: no-cache\r\nUser-Agent: jugglite-loadgen\r\n%s%s%s\r\n",
+                    o->path, o->host, port, o->last_event_id[0] ? "Last-Event-ID: " : "",
+                    o->last_event_id, o->last_event_id[0] ? "\r\n" : "");
     else
         k = sprintf(r, "*2\r\n$9\r\nSUBSCRIBE\r\n$%zu\r\n%s\r\n", strlen(o->channel), o->channel);
     *len = (size_t)k;
@@ -1348,6 +1445,8 @@ static int worker_run(const lg_opts_t *o, int id, uint32_t lo, uint32_t hi, int 
     w.conns = calloc(w.n ? w.n : 1, sizeof *w.conns);
     w.buf = malloc(LG_READ_BUF);
     w.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+    if (o->replay && !(w.start_ns = calloc(w.n ? w.n : 1, sizeof *w.start_ns)))
+        return 3;
     if (!w.conns || !w.buf || !w.loop)
         return 3;
     for (int p = 0; p < 2; p++) {
@@ -1510,7 +1609,7 @@ static void pub_append(lg_ctl_t *x, uint64_t seq)
     memcpy(d, p->pre, p->pre_len);
     d += p->pre_len;
     uint64_t now = lg_now_ns();
-    int k = snprintf(d, o->size + 1, "t=%" PRIu64 " s=%" PRIu64 " ", now, seq);
+    int k = snprintf(d, o->size + 1, "t=%" PRIu64 " s=%" PRIu64 " ", now, o->seq_base + seq);
     memset(d + k, 'x', o->size - (size_t)k);
     d += o->size;
     if (o->pub_proto == LG_RESP) {
@@ -1883,6 +1982,11 @@ static void ctl_publish_start(lg_ctl_t *x)
     ev_timer_stop(x->loop, &x->deadline);
     ev_timer_set(&x->deadline, o->timeout, 0);
     ev_timer_start(x->loop, &x->deadline);
+    if (!o->publish && o->replay) {   /* nothing to send: wait for the replays */
+        p->done = 1;
+        ctl_check_complete(x);
+        return;
+    }
     if (!o->publish || p->failed) {
         ctl_finish(x);
         return;
@@ -1892,8 +1996,10 @@ static void ctl_publish_start(lg_ctl_t *x)
             pub_connect(x);
         return;                       /* pub_on_write calls us again */
     }
-    x->cpu_pub0 = proc_cpu_us(o->pids, o->n_pids);
-    x->sched_pub0 = proc_sched_ns(o->pids, o->n_pids);
+    if (!o->replay) {                 /* with --replay: counted from the start */
+        x->cpu_pub0 = proc_cpu_us(o->pids, o->n_pids);
+        x->sched_pub0 = proc_sched_ns(o->pids, o->n_pids);
+    }
     x->t_pub0 = lg_now_ns();
     say(x, "publishing %" PRIu64 " x %zu B over %s at %s", o->publish, o->size,
         o->pub_proto == LG_RESP ? "RESP" : "HTTP", o->rate > 0 ? "a fixed rate" : "full speed");
@@ -2044,17 +2150,24 @@ static int ctl_report(lg_ctl_t *x)
     const lg_pub_t *p = &x->pub;
     uint64_t nsubs = (uint64_t)o->n_sse + o->n_resp;
     uint64_t failed = nsubs - (f->registered < nsubs ? f->registered : nsubs);
-    uint64_t expected = nsubs * o->publish;
+    uint64_t expected = nsubs * o->publish + (uint64_t)o->n_sse * o->replay;
+    uint64_t replay_due = (uint64_t)o->n_sse * o->replay;
+    double storm_s = f->replay_done_ns > f->conn0_ns && f->conn0_ns
+        ? (double)(f->replay_done_ns - f->conn0_ns) / 1e9 : 0;
+    double replay_eps = storm_s > 0 ? (double)(f->subs_replayed * o->replay) / storm_s : 0;
+    const lg_hist_t *cu = &f->catchup;
     uint64_t unique = f->delivered - (f->dups < f->delivered ? f->dups : f->delivered);
     uint64_t lost = expected > unique ? expected - unique : 0;
     uint64_t t_last = f->last_ns > x->t_pub0 ? f->last_ns : x->t_pub0;
     double deliver_s = x->t_pub0 && f->delivered ? (double)(t_last - x->t_pub0) / 1e9 : 0;
-    double eps = deliver_s > 0 ? (double)f->delivered / deliver_s : 0;
+    uint64_t live = f->delivered - (replay_due < f->delivered ? replay_due : f->delivered);
+    double eps = deliver_s > 0 ? (double)live / deliver_s : 0;    /* live events only */
     double pub_s = p->last_ack_ns > p->first_ns ? (double)(p->last_ack_ns - p->first_ns) / 1e9 : 0;
     double pub_rate = pub_s > 0 ? (double)p->acked / pub_s : 0;
     double connect_s = x->t_ready > x->t_start ? (double)(x->t_ready - x->t_start) / 1e9 : 0;
-    uint64_t cpu_us = x->cpu_pub1 > x->cpu_pub0 && x->t_pub0 ? x->cpu_pub1 - x->cpu_pub0 : 0;
-    uint64_t sched_ns = x->sched_pub1 > x->sched_pub0 && x->t_pub0 ? x->sched_pub1 - x->sched_pub0 : 0;
+    int measured = x->t_pub0 || o->replay;    /* the CPU window opened */
+    uint64_t cpu_us = x->cpu_pub1 > x->cpu_pub0 && measured ? x->cpu_pub1 - x->cpu_pub0 : 0;
+    uint64_t sched_ns = x->sched_pub1 > x->sched_pub0 && measured ? x->sched_pub1 - x->sched_pub0 : 0;
     if (!sched_ns)
         sched_ns = cpu_us * 1000;     /* schedstat unavailable: tick resolution */
     double cpu_per_event = f->delivered ? (double)sched_ns / 1000.0 / (double)f->delivered : 0;
@@ -2063,7 +2176,9 @@ static int ctl_report(lg_ctl_t *x)
         ? (double)(x->rss_idle - x->rss_before) * 1024.0 / (double)f->registered : 0;
     int ok = !failed && !f->dropped && !lost && !f->dups && !f->ooo && !f->gaps
              && !p->failed && !p->errors && !x->crashed && p->acked == o->publish
-             && !x->ping.failed;
+             && !x->ping.failed
+             && (!o->replay || (!f->foreign && f->subs_replayed == o->n_sse))
+             && (o->capture_seq < 0 || f->id_at[0]);
     const lg_hist_t *h = &f->hist;
 
     printf("== loadgen report ==\n");
@@ -2091,10 +2206,21 @@ static int ctl_report(lg_ctl_t *x)
            h->count ? us(h->sum / h->count) : 0.0);
     if (o->n_pids)
         printf("server        : RSS %" PRIu64 " KiB before, %" PRIu64 " idle, %" PRIu64
-               " after, %" PRIu64 " closed (%.0f B/idle conn); CPU %.1f ms in publish "
-               "phase (stat %.0f ms) = %.3f us/event, %.3f us/publish\n",
+               " after, %" PRIu64 " closed (%.0f B/idle conn); CPU %.1f ms %s "
+               "(stat %.0f ms) = %.3f us/event, %.3f us/publish\n",
                x->rss_before, x->rss_idle, x->rss_after, x->rss_closed, idle_per_conn,
-               (double)sched_ns / 1e6, (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg);
+               (double)sched_ns / 1e6, o->replay ? "from the first connect" : "in publish phase", (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg);
+    if (o->replay)
+        printf("replay        : %" PRIu64 "/%u streams got all %u events (%" PRIu64 " due); first "
+               "connect to last caught up %.3f s = %.0f replayed events/s; per stream (ms) "
+               "p50 %.1f  p99 %.1f  max %.1f; %" PRIu64 " events without a stamp (a gap "
+               "event means the history did not hold them)\n",
+               f->subs_replayed, o->n_sse, o->replay, replay_due, storm_s, replay_eps,
+               us(hist_pct(cu, 50)) / 1e3, us(hist_pct(cu, 99)) / 1e3, us(cu->max) / 1e3,
+               f->foreign);
+    if (o->capture_seq >= 0)
+        printf("captured id   : event s=%" PRId64 " had id: %s\n", o->capture_seq,
+               f->id_at[0] ? f->id_at : "(not seen)");
     const lg_hist_t *g = &x->ping.hist;
     if (o->ping_every > 0)
         printf("bystander PING: %" PRIu64 " sent, %" PRIu64 " answered%s; round trip (us) p50 %.0f"
@@ -2118,7 +2244,9 @@ static int ctl_report(lg_ctl_t *x)
            " rss_closed_kb=%" PRIu64 " idle_bytes_per_conn=%.0f srv_cpu_ms=%.1f"
            " srv_cpu_stat_ms=%.0f srv_cpu_us_per_event=%.3f srv_cpu_us_per_msg=%.3f timed_out=%d"
            " ping_sent=%" PRIu64 " ping_got=%" PRIu64 " ping_p50_us=%.0f ping_p99_us=%.0f"
-           " ping_max_us=%.0f\n",
+           " ping_max_us=%.0f replay=%u seq_base=%" PRIu64 " subs_replayed=%" PRIu64
+           " storm_s=%.4f replay_eps=%.0f catchup_p50_ms=%.2f catchup_p99_ms=%.2f"
+           " catchup_max_ms=%.2f id_at=%s\n",
            ok ? "ok" : "fail", o->n_sse, o->n_resp, x->nprocs, o->src_addrs, f->registered,
            failed, f->dropped, f->registered - f->dropped, connect_s, o->publish, o->size, o->rate, p->sent, p->acked,
            p->errors, p->receivers, pub_s, pub_rate, expected, f->delivered, lost, f->gaps,
@@ -2126,7 +2254,9 @@ static int ctl_report(lg_ctl_t *x)
            us(hist_pct(h, 90)), us(hist_pct(h, 99)), us(h->max), x->rss_before, x->rss_idle,
            x->rss_after, x->rss_closed, idle_per_conn, (double)sched_ns / 1e6,
            (double)cpu_us / 1e3, cpu_per_event, cpu_per_msg, x->timed_out, x->ping.sent,
-           x->ping.got, us(hist_pct(g, 50)), us(hist_pct(g, 99)), us(g->max));
+           x->ping.got, us(hist_pct(g, 50)), us(hist_pct(g, 99)), us(g->max), o->replay,
+           o->seq_base, f->subs_replayed, storm_s, replay_eps, us(hist_pct(cu, 50)) / 1e3,
+           us(hist_pct(cu, 99)) / 1e3, us(cu->max) / 1e3, f->id_at[0] ? f->id_at : "-");
     fflush(stdout);
     return ok ? 0 : 1;
 }
@@ -2223,6 +2353,10 @@ int main(int argc, char **argv)
         return 2;
     x.t_start = lg_now_ns();
     x.rss_before = proc_rss_kb(o.pids, o.n_pids);
+    if (o.replay) {
+        x.cpu_pub0 = proc_cpu_us(o.pids, o.n_pids);
+        x.sched_pub0 = proc_sched_ns(o.pids, o.n_pids);
+    }
     if (x.nprocs)
         say(&x, "%u SSE + %u RESP subscribers in %d process(es), %d source address(es)",
             o.n_sse, o.n_resp, x.nprocs, o.src_addrs);
