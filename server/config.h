@@ -40,6 +40,7 @@ typedef struct jl_config {
     size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */          /* retry: sent on shutdown and when over the connection cap */
     /* limits */
     long max_conns;
+    int tcp_backlog;            /* listen(2)'s backlog */
     size_t max_message;         /* largest PUBLISH payload / HTTP publish body */
     size_t max_bulk;            /* largest RESP bulk argument (never below max_message) */
     size_t max_args;

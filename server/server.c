@@ -245,7 +245,8 @@ int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, i
     int one = 1;
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        listen(fd, srv->cfg->tcp_backlog) < 0) {
         jl_log_error("%s listener: cannot listen on %s:%d: %s", what, addr, port, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -271,7 +272,8 @@ int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
     strcpy(sun.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     unlink(path);   /* a stale socket from an earlier run */
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, 511) < 0) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+        listen(fd, srv->cfg->tcp_backlog) < 0) {
         jl_log_error("%s listener: cannot listen on %s: %s", what, path, strerror(errno));
         if (fd >= 0)
             close(fd);

@@ -340,7 +340,7 @@ static const char *const every_option[] = {
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
     "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
-    "--test-config",
+    "--test-config", "--tcp-backlog", "128",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
     "--max-conns", "99", "--max-message-size", "2mb", "--max-bulk", "6mb", "--max-args", "11",
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
@@ -379,6 +379,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_null(c->metrics_token);     /* read by jl_config_load_secrets, not by parsing */
     assert_string_equal(c->config_file, "/dev/null");
     assert_int_equal(c->test_config, 1);
+    assert_int_equal(c->tcp_backlog, 128);
     assert_int_equal(c->n_cors_origins, 1);
     assert_string_equal(c->cors_origins[0], "https://x.example");
     assert_true(c->longpoll_delay == 1.5);
@@ -450,7 +451,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 48);
+    assert_int_equal(options, 49);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
