@@ -259,6 +259,10 @@ static void publish_done(void *ud, const jl_relay_reply_t *r)
         send_answer(c, r);
     c->flags &= (uint16_t)~(JL_RESP_BLOCKED | JL_RESP_WAIT_SILENT);
     release_deferred(c);
+    if (c->resp->srv->shutting_down) {
+        jl_conn_close_after_flush(&c->conn);    /* held open for this answer only */
+        return;
+    }
     jl_conn_resume(&c->conn);
 }
 

@@ -86,8 +86,14 @@ static void client_on_input(jl_conn_t *conn)
     jl_resp_parser_trim(&c->parser);
 }
 
+/* A client waiting for the upstream's answer to a PUBLISH it sent gets
+ * that answer first (publish_done closes it then): the message may well
+ * be published, and a client that resends unanswered commands would
+ * publish it twice. */
 static void client_on_shutdown(jl_conn_t *conn)
 {
+    if (client_of(conn)->flags & JL_RESP_BLOCKED)
+        return;
     jl_conn_close_after_flush(conn);
 }
 

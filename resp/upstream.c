@@ -180,12 +180,14 @@ struct jl_upstream {
     int catching;           /* a catch-up read is out: pushes are held */
     held_t *held, **held_tail;
     int gap_due;            /* the link was up, then lost: announce a gap once back */
+    int draining;           /* shutting down: the link stays until publishers are answered */
     /* INFO */
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
     unsigned long long ids_in, caught_up, resumes;
 };
 
 static void lost(jl_upstream_t *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void relay_finish(jl_upstream_t *u, const char *why);
 static void release_held(jl_upstream_t *u, int skip_upto, jl_hist_id_t upto);
 static void send_subscribe(jl_upstream_t *u, jl_ns_t ns, up_name_t **names, size_t n, int sub);
 
@@ -809,6 +811,10 @@ static void lost(jl_upstream_t *u, const char *fmt, ...)
         jl_log_debug("upstream %s: attempt %u failed: %s", u->url.where, u->attempts + 1,
                      u->last_error);
     }
+    if (u->draining) {
+        relay_finish(u, "ERR upstream unavailable: the server is shutting down");
+        return;
+    }
     if (u->state != ST_UP)
         u->attempts++;
     if (u->ever_up)
@@ -1115,6 +1121,10 @@ static int on_publish_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t 
     waiter_t w = fifo_pop(u);
     if (w.done)
         w.done(w.ud, &reply);
+    if (u->draining && waiting_publishers(u) == 0) {
+        relay_finish(u, "ERR upstream unavailable: the server is shutting down");
+        return JL_OK;
+    }
     /* The upstream forgot the library (FUNCTION FLUSH, a failover to a
      * replica without it): load it again; publishes are refused until then. */
     static const char gone[] = "ERR Function not found";
@@ -1325,7 +1335,12 @@ static int relay_publish(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn do
                  u->url.where);
         return -ENOTCONN;
     }
-    /* Not before the script is known: a publish sent plain now would get
+    if (u->draining) {
+        u->publishes_dropped++;
+        snprintf(r->error, sizeof r->error, "ERR upstream unavailable: the server is shutting down");
+        return -ENOTCONN;
+    }
+    /* Not before the library is known: a publish sent plain now would get
      * no id, and nobody could recover it. */
     if (u->library_due && !pub->shard) {
         u->publishes_dropped++;
@@ -1423,18 +1438,33 @@ static void relay_info(const jl_relay_t *r, jl_buf_t *out)
                   u->shared ? "yes" : "no", last, u->ids_in, u->caught_up, u->resumes);
 }
 
-/* Server shutdown: stop reconnecting; what is queued gets one last write. */
+/* Lets go of the link for good and answers whoever still waits. */
+static void relay_finish(jl_upstream_t *u, const char *why)
+{
+    if (u->link && connected(u))
+        jl_conn_flush(&u->link->conn);
+    ev_timer_stop(u->srv->loop, &u->tick);
+    ev_timer_stop(u->srv->loop, &u->timer);
+    drop_link(u);
+    u->state = ST_CLOSED;
+    u->draining = 0;
+    fail_waiters(u, why);
+}
+
+/* Server shutdown: stop reconnecting. Publishes already forwarded keep the
+ * link open until the upstream answers them (or the shutdown deadline
+ * closes it): their clients are told what really happened. */
 static void relay_shutdown(jl_relay_t *r)
 {
     jl_upstream_t *u = upstream_of(r);
     if (u->state == ST_CLOSED)
         return;
-    if (u->link && connected(u))
-        jl_conn_flush(&u->link->conn);
-    ev_timer_stop(u->srv->loop, &u->tick);
-    drop_link(u);
-    u->state = ST_CLOSED;
-    fail_waiters(u, "ERR upstream unavailable: the server is shutting down");
+    if (u->state == ST_UP && waiting_publishers(u) > 0) {
+        u->draining = 1;
+        ev_timer_stop(u->srv->loop, &u->timer);
+        return;
+    }
+    relay_finish(u, "ERR upstream unavailable: the server is shutting down");
 }
 
 static const jl_relay_ops_t relay_ops = {
@@ -1491,7 +1521,8 @@ void jl_upstream_free(jl_upstream_t *u)
 {
     if (u == NULL)
         return;
-    relay_shutdown(&u->relay);
+    if (u->state != ST_CLOSED)
+        relay_finish(u, "ERR upstream unavailable: the server is shutting down");
     jl_server_set_relay(u->srv, NULL);
     jl_registry_set_watch(u->srv->reg, NULL, NULL);
     for (size_t i = 0; i < u->names.size; i++) {

@@ -74,6 +74,25 @@ static void on_flush_resume(struct ev_loop *loop, ev_idle *w, int revents)
     (void)revents;
 }
 
+/* The deadline: outgoing links first, so that whoever waits on them (a
+ * publisher waiting for the upstream) is answered with an error; then
+ * every client, after one last attempt to write what it was answered. */
+static void shutdown_expired(jl_server_t *srv)
+{
+    jl_log_warn("shutdown timeout: closing %zu connections that did not finish",
+                srv->conns.accepted);
+    JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
+        jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
+        if (c->outgoing)
+            jl_conn_close(c, "shutdown timeout");
+    }
+    JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
+        jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
+        jl_conn_flush(c);
+        jl_conn_close(c, "shutdown timeout");
+    }
+}
+
 static void on_cron(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
@@ -85,12 +104,8 @@ static void on_cron(struct ev_loop *loop, ev_timer *w, int revents)
             c->ops->on_cron(c, now);
     }
     jl_hist_expire(srv->hist);
-    if (srv->shutting_down && now >= srv->shutdown_deadline) {
-        jl_log_warn("shutdown timeout: closing %zu connections that did not finish",
-                    srv->conns.accepted);
-        JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp)
-            jl_conn_close(JL_CONTAINER_OF(it, jl_conn_t, all), "shutdown timeout");
-    }
+    if (srv->shutting_down && now >= srv->shutdown_deadline)
+        shutdown_expired(srv);
 }
 
 /* ---- accepting ---- */
