@@ -346,16 +346,19 @@ describe('bridge against a fake upstream', () => {
     c.close();
   });
 
-  test('shutdown while a publisher waits: exit 0, nothing leaked', T, async () => {
+  test('shutdown while a publisher waits: it waits for the answer until --shutdown-timeout (5 s), then gets an error; exit 0, nothing leaked', T, async () => {
     up.hold.add('PUBLISH');
     const c = await RawClient.connect(n.respPort);
+    const closed = new Promise((resolve) => c.sock.once('close', resolve));
     await c.send(['PUBLISH', 'x', 'never answered']);
     await up.waitCommand('PUBLISH');
-    const r = await n.stop();
+    const r = await n.stop({ graceMs: 30000 });
     n = null;
     assert.equal(r.code, 0, r.output.slice(-3000));
     assert.doesNotMatch(r.output, /LeakSanitizer|AddressSanitizer|runtime error/);
-    c.close();
+    await closed;
+    assert.match(c.buf.toString('latin1'), /^-ERR upstream unavailable: the server is shutting down\r\n$/);
+    assert.match(r.output, /shutdown timeout: closing/);
   });
 });
 
