@@ -58,6 +58,7 @@ typedef struct {
     double dmin;            /* OPT_DOUBLE */
     const char *metavar;    /* argument's name in --help; NULL for no argument */
     const char *help;
+    uint8_t live;           /* a reload (SIGHUP) changes it in the running server */
 } opt_t;
 
 #define FIELD(f) offsetof(jl_config_t, f)
@@ -88,25 +89,25 @@ static const opt_t options[] = {
      .metavar = "SECONDS", .help = "keepalive comment interval"},
     {.name = "namespace", .kind = OPT_STRING, .at = FIELD(namespace_), .def = "",
      .metavar = "PREFIX", .help = "prefix added to every channel an SSE client asks for"},
-    {.name = "allowed-channels", .kind = OPT_LIST, .at = FIELD(allowed_channels),
+    {.name = "allowed-channels", .live = 1, .kind = OPT_LIST, .at = FIELD(allowed_channels),
      .count_at = FIELD(n_allowed_channels),
      .metavar = "A,B", .help = "SSE clients may only subscribe to these channels"},
-    {.name = "allow-patterns", .kind = OPT_FLAG, .at = FIELD(allow_patterns),
+    {.name = "allow-patterns", .live = 1, .kind = OPT_FLAG, .at = FIELD(allow_patterns),
      .help = "allow ?pattern= glob subscriptions over SSE"},
-    {.name = "publish-token", .kind = OPT_TOKEN, .at = FIELD(publish_token),
+    {.name = "publish-token", .live = 1, .kind = OPT_TOKEN, .at = FIELD(publish_token),
      .metavar = "TOKEN", .help = "enable POST publishing with 'Authorization: Bearer TOKEN'"},
     {.name = "publish-path", .kind = OPT_PATH, .at = FIELD(publish_path), .def = "/publish",
      .metavar = "PATH", .help = "HTTP publish path"},
-    {.name = "metrics", .kind = OPT_FLAG, .at = FIELD(metrics),
+    {.name = "metrics", .live = 1, .kind = OPT_FLAG, .at = FIELD(metrics),
      .help = "serve Prometheus metrics at GET /metrics"},
-    {.name = "metrics-token-file", .kind = OPT_STRING, .at = FIELD(metrics_token_file),
+    {.name = "metrics-token-file", .live = 1, .kind = OPT_STRING, .at = FIELD(metrics_token_file),
      .metavar = "FILE", .help = "/metrics wants 'Authorization: Bearer <FILE's first line>'"},
-    {.name = "cors-origin", .kind = OPT_REPEAT, .at = FIELD(cors_origins),
+    {.name = "cors-origin", .live = 1, .kind = OPT_REPEAT, .at = FIELD(cors_origins),
      .count_at = FIELD(n_cors_origins),
      .metavar = "ORIGIN", .help = "allow this origin (repeatable; '*' for any)"},
-    {.name = "longpoll-delay", .kind = OPT_DOUBLE, .at = FIELD(longpoll_delay), .def = "0.25",
+    {.name = "longpoll-delay", .live = 1, .kind = OPT_DOUBLE, .at = FIELD(longpoll_delay), .def = "0.25",
      .metavar = "SECONDS", .help = "close long-poll responses this long after an event"},
-    {.name = "retry", .kind = OPT_UINT, .at = FIELD(retry_ms), .def = "3000",
+    {.name = "retry", .live = 1, .kind = OPT_UINT, .at = FIELD(retry_ms), .def = "3000",
      .min = 0, .max = 86400000,
      .metavar = "MS", .help = "retry: sent when shedding load or shutting down"},
     {.name = "max-stream-channels", .kind = OPT_COUNT, .at = FIELD(max_stream_channels),
@@ -135,13 +136,13 @@ static const opt_t options[] = {
     {.name = "query-buffer-limit", .kind = OPT_BYTES, .at = FIELD(query_buffer_limit),
      .def = "1gb", .min = 1024,
      .metavar = "SIZE", .help = "most unparsed input held per client"},
-    {.name = "obuf-hard", .kind = OPT_BYTES, .at = FIELD(obuf_hard), .def = "32mb",
+    {.name = "obuf-hard", .live = 1, .kind = OPT_BYTES, .at = FIELD(obuf_hard), .def = "32mb",
      .min = 0,
      .metavar = "SIZE", .help = "drop a client whose pending output exceeds this"},
-    {.name = "obuf-soft", .kind = OPT_BYTES, .at = FIELD(obuf_soft), .def = "8mb",
+    {.name = "obuf-soft", .live = 1, .kind = OPT_BYTES, .at = FIELD(obuf_soft), .def = "8mb",
      .min = 0,
      .metavar = "SIZE", .help = "... or stays above this"},
-    {.name = "obuf-soft-seconds", .kind = OPT_DOUBLE, .at = FIELD(obuf_soft_seconds),
+    {.name = "obuf-soft-seconds", .live = 1, .kind = OPT_DOUBLE, .at = FIELD(obuf_soft_seconds),
      .def = "60", .dmin = 0,
      .metavar = "S", .help = "... for this long"},
     {.name = "max-header-size", .kind = OPT_BYTES, .at = FIELD(max_head), .def = "16kb",
@@ -194,7 +195,7 @@ static const opt_t options[] = {
      .metavar = "FILE", .help = "read options from FILE first (flags > env > file)"},
     {.name = "test-config", .kind = OPT_FLAG, .at = FIELD(test_config),
      .help = "check the configuration, then exit (0: valid)"},
-    {.name = "log-level", .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
+    {.name = "log-level", .live = 1, .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
      .metavar = "LEVEL", .help = "debug, info, warn or error"},
     {.name = "help", .flag = 'h', .kind = OPT_HELP, .help = "this text"},
     {.name = "version", .flag = 'v', .kind = OPT_VERSION, .help = "print the version"},
@@ -712,4 +713,102 @@ int jl_config_load_secrets(jl_config_t *c)
         return 0;
     c->metrics_token = read_secret(c->metrics_token_file, "--metrics-token-file");
     return c->metrics_token ? 0 : -1;
+}
+
+/* ---- reloading ---- */
+
+static int str_same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* 1 when option o has the same value in a and b. */
+static int same_value(const opt_t *o, jl_config_t *a, jl_config_t *b)
+{
+    void *x = field(a, o->at), *y = field(b, o->at);
+    switch (o->kind) {
+    case OPT_STRING:
+    case OPT_PATH:
+    case OPT_TOKEN: return str_same(*(char **)x, *(char **)y);
+    case OPT_INT:
+    case OPT_FLAG:
+    case OPT_LOG_LEVEL: return *(int *)x == *(int *)y;
+    case OPT_UINT: return *(unsigned *)x == *(unsigned *)y;
+    case OPT_LONG: return *(long *)x == *(long *)y;
+    case OPT_COUNT:
+    case OPT_BYTES: return *(size_t *)x == *(size_t *)y;
+    case OPT_DOUBLE: return *(double *)x == *(double *)y;
+    case OPT_LIST:
+    case OPT_REPEAT: {
+        size_t n = *(size_t *)field(a, o->count_at);
+        if (n != *(size_t *)field(b, o->count_at))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp((*(char ***)x)[i], (*(char ***)y)[i]) != 0)
+                return 0;
+        return 1;
+    }
+    case OPT_HELP:
+    case OPT_VERSION: break;
+    }
+    return 1;
+}
+
+/* Exchanges option o's value (and a list's count) between a and b. */
+static void swap_value(const opt_t *o, jl_config_t *a, jl_config_t *b)
+{
+    unsigned char tmp[sizeof(double) > sizeof(void *) ? sizeof(double) : sizeof(void *)];
+    size_t width = o->kind == OPT_INT || o->kind == OPT_FLAG || o->kind == OPT_LOG_LEVEL ? sizeof(int)
+                   : o->kind == OPT_UINT                                     ? sizeof(unsigned)
+                   : o->kind == OPT_LONG                                     ? sizeof(long)
+                   : o->kind == OPT_DOUBLE                                   ? sizeof(double)
+                   : o->kind == OPT_COUNT || o->kind == OPT_BYTES            ? sizeof(size_t)
+                                                                             : sizeof(void *);
+    memcpy(tmp, field(a, o->at), width);
+    memcpy(field(a, o->at), field(b, o->at), width);
+    memcpy(field(b, o->at), tmp, width);
+    if (o->kind == OPT_LIST || o->kind == OPT_REPEAT) {
+        size_t n = *(size_t *)field(a, o->count_at);
+        *(size_t *)field(a, o->count_at) = *(size_t *)field(b, o->count_at);
+        *(size_t *)field(b, o->count_at) = n;
+    }
+}
+
+static void note(char *out, size_t cap, const char *name)
+{
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
+}
+
+int jl_config_reload(jl_config_t *live, int argc, char **argv, char *changed, size_t changed_cap,
+                     char *fixed, size_t fixed_cap)
+{
+    changed[0] = fixed[0] = '\0';
+    jl_config_t next;
+    if (jl_config_parse(&next, argc, argv) != 0 || jl_config_load_secrets(&next) < 0) {
+        jl_config_free(&next);
+        return -1;
+    }
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        if (o->kind == OPT_HELP || o->kind == OPT_VERSION || same_value(o, live, &next))
+            continue;
+        if (!o->live) {
+            note(fixed, fixed_cap, o->name);
+            continue;
+        }
+        swap_value(o, live, &next);
+        note(changed, changed_cap, o->name);
+    }
+    /* The secret is read again even when its file's name is the same: a
+     * reload is how a token is rotated. */
+    if (!str_same(live->metrics_token, next.metrics_token)) {
+        char *t = live->metrics_token;
+        live->metrics_token = next.metrics_token;
+        next.metrics_token = t;
+        if (strstr(changed, "metrics-token-file") == NULL)
+            note(changed, changed_cap, "metrics token");
+    }
+    jl_config_free(&next);
+    return 0;
 }

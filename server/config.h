@@ -77,6 +77,15 @@ void jl_config_free(jl_config_t *cfg);
  * that they never need to be on the command line. Returns 0, or -1 with
  * the reason on stderr. */
 int jl_config_load_secrets(jl_config_t *cfg);
+/* SIGHUP: parses the same command line again (the config file and the
+ * environment are read anew) and, if the result is valid, puts the values
+ * of the options that can change in a running server into live (the rest
+ * stay as they are). changed / fixed receive the names ("a, b") of the
+ * options that changed and of those that differ but need a restart.
+ * Returns 0, or -1 when the new configuration is refused (why: on stderr)
+ * and live is untouched. */
+int jl_config_reload(jl_config_t *live, int argc, char **argv, char *changed, size_t changed_cap,
+                     char *fixed, size_t fixed_cap);
 
 /* Parses "512mb", "8kb", "1gb", "100" (bytes); returns -1 on garbage. */
 long long jl_config_parse_size(const char *s);

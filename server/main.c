@@ -94,9 +94,38 @@ static void history_save(jl_server_t *srv)
         jl_log_info("history: %zu events written to %s", jl_hist_stats(srv->hist)->entries, path);
 }
 
-static int serve(const jl_config_t *cfg)
+/* What a SIGHUP needs: the command line to parse again, and the live
+ * configuration (the server reads it through its const pointer). */
+typedef struct reload {
+    ev_signal sighup;
+    jl_config_t *cfg;
+    int argc;
+    char **argv;
+} reload_t;
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reload_t *r = JL_CONTAINER_OF(w, reload_t, sighup);
+    char changed[1024], fixed[1024];
+    if (jl_config_reload(r->cfg, r->argc, r->argv, changed, sizeof changed, fixed,
+                         sizeof fixed) < 0) {
+        jl_log_warn("SIGHUP: the new configuration is refused (the reason is above); the "
+                    "running one is kept");
+        return;
+    }
+    jl_log_level = (jl_log_level_t)r->cfg->log_level;
+    jl_log_info("SIGHUP: configuration reloaded; changed: %s%s%s", changed[0] ? changed : "nothing",
+                fixed[0] ? "; not changed (a restart is needed): " : "", fixed);
+}
+
+static int serve(jl_config_t *cfg, int argc, char **argv)
 {
     jl_server_t *srv = jl_server_new(cfg);
+    reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
+    ev_signal_init(&reload.sighup, on_sighup, SIGHUP);
+    ev_signal_start(srv->loop, &reload.sighup);
     jl_resp_t *resp = jl_resp_new(srv);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
@@ -110,6 +139,7 @@ static int serve(const jl_config_t *cfg)
     rc = jl_server_run(srv);
     history_save(srv);
 out:
+    ev_signal_stop(srv->loop, &reload.sighup);
     jl_server_close_all(srv);
     jl_upstream_free(up);
     jl_http_free(http);
@@ -140,7 +170,7 @@ int main(int argc, char **argv)
         return 0;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
-    rc = serve(&cfg);
+    rc = serve(&cfg, argc, argv);
     jl_config_free(&cfg);
     return rc;
 }
