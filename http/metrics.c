@@ -78,6 +78,9 @@ static void traffic(jl_buf_t *o, const jl_server_t *srv)
     counter(o, "net_output_bytes_total", "Bytes written to clients.", st->net_output_bytes);
     histogram(o, "fanout_seconds",
               "Time one publish takes to be queued to every subscriber of this node.", &st->fanout);
+    histogram(o, "loop_busy_seconds",
+              "Time of each event-loop iteration from the poll returning to the next poll: the "
+              "longest any input waits to be read.", &st->loop_busy);
 }
 
 static void names(jl_buf_t *o, const jl_server_t *srv)

@@ -51,6 +51,15 @@ struct jl_listener {
 
 /* ---- the loop's hooks ---- */
 
+/* The poll returned: the loop is busy from here until the next poll. */
+static void on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    jl_server_t *srv = JL_CONTAINER_OF(w, jl_server_t, busy_watcher);
+    srv->busy_since = jl_histo_clock();
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)revents;
@@ -64,6 +73,11 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
         ev_idle_stop(loop, &srv->flush_resume);
     if (srv->shutting_down && jl_list_empty(&srv->conns.all))
         ev_break(loop, EVBREAK_ALL);
+    /* How long input that arrived during this iteration waited, at most,
+     * before the loop could read it: the figure flush slices bound. */
+    if (srv->busy_since > 0)
+        jl_histo_observe(&srv->stats.loop_busy, jl_histo_clock() - srv->busy_since);
+    srv->busy_since = 0;
 }
 
 /* Only there to keep the poll from sleeping while slices are left. */
@@ -398,6 +412,8 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
 
     ev_prepare_init(&srv->flush_watcher, on_prepare);
     ev_prepare_start(srv->loop, &srv->flush_watcher);
+    ev_check_init(&srv->busy_watcher, on_check);
+    ev_check_start(srv->loop, &srv->busy_watcher);
     ev_idle_init(&srv->flush_resume, on_flush_resume);
     ev_timer_init(&srv->cron, on_cron, 1., 1.);
     ev_timer_start(srv->loop, &srv->cron);
@@ -445,6 +461,7 @@ void jl_server_free(jl_server_t *srv)
     if (srv->reserve_fd >= 0)
         close(srv->reserve_fd);
     ev_prepare_stop(srv->loop, &srv->flush_watcher);
+    ev_check_stop(srv->loop, &srv->busy_watcher);
     ev_idle_stop(srv->loop, &srv->flush_resume);
     ev_timer_stop(srv->loop, &srv->cron);
     ev_timer_stop(srv->loop, &srv->accept_backoff);

@@ -53,6 +53,8 @@ struct jl_server {
     double refused_logged_at;   /* when a refusal over --max-conns was last logged; 0: never */
     size_t refused_unlogged;    /* refused since then without a line */
     ev_prepare flush_watcher;
+    ev_check busy_watcher;      /* with flush_watcher: the loop's busy time per iteration */
+    double busy_since;          /* when this iteration's poll returned; 0: not measured */
     ev_idle flush_resume;       /* active while the flush has slices left */
     ev_timer cron;
     ev_timer accept_backoff;

@@ -27,6 +27,8 @@ typedef struct jl_stats {
     size_t resp_clients;                    /* gauge: open RESP client connections */
     jl_histo_t fanout;                      /* seconds one publish takes to reach (queue to)
                                              * this node's subscribers */
+    jl_histo_t loop_busy;                   /* seconds of each loop iteration between the poll
+                                             * returning and the next poll */
 } jl_stats_t;
 
 #endif
