@@ -29,6 +29,10 @@ static int check_config(const jl_config_t *cfg)
                         "--resp-socket or --socket is given\n");
         return -1;
     }
+    if (cfg->token_required && cfg->n_token_keys == 0) {
+        fprintf(stderr, "jugglite: --token-required needs at least one --token-key\n");
+        return -1;
+    }
     jl_redis_url_t url;
     if (cfg->upstream == NULL)
         return 0;
@@ -94,9 +98,28 @@ static void history_save(jl_server_t *srv)
         jl_log_info("history: %zu events written to %s", jl_hist_stats(srv->hist)->entries, path);
 }
 
+/* The token keys, before anything binds: a key that does not load is a
+ * configuration error (exit 2), not a server that refuses every token. */
+static int load_tokens(const jl_config_t *cfg, jl_token_keys_t **keys)
+{
+    char err[512];
+    *keys = NULL;
+    if (cfg->n_token_keys == 0)
+        return 0;
+    *keys = jl_token_keys_load(cfg->token_keys, cfg->n_token_keys, err, sizeof err);
+    if (*keys != NULL)
+        return 0;
+    fprintf(stderr, "jugglite: --token-key: %s\n", err);
+    return -1;
+}
+
 static int serve(const jl_config_t *cfg)
 {
+    jl_token_keys_t *keys;
+    if (load_tokens(cfg, &keys) < 0)
+        return 2;
     jl_server_t *srv = jl_server_new(cfg);
+    srv->tokens = keys;
     jl_resp_t *resp = jl_resp_new(srv);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
@@ -115,6 +138,7 @@ out:
     jl_http_free(http);
     jl_resp_free(resp);
     jl_server_free(srv);
+    jl_token_keys_free(keys);
     return rc;
 }
 
