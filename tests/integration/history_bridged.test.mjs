@@ -294,7 +294,10 @@ describe('history, bridged: a node restarts behind nginx', () => {
       return r;
     };
     try {
+      // Both streams, not only the first: the upstream's one subscription
+      // is there as soon as either client is.
       await until(async () => (await info(a.respPort)).upstream_channels === '1' &&
+        (await command(a.respPort, 'INFO', 'jugglite')).includes(`sse_connected_streams:${clients}`) &&
         (await command(redis.port, 'PUBSUB', 'NUMSUB', 'deploy'))[1] === 1, 'both clients on node a');
       await until(async () => (await pub(b.respPort, `before${sent.length}`)) >= 1 && sent.length >= 3, 'published before');
       // The node restarts (a deploy): SIGTERM, then the same port again.
