@@ -61,7 +61,7 @@ static void auth_drop(jl_http_session_t *s)
 static void expire(jl_http_session_t *s)
 {
     char json[64], user[64];
-    int n = snprintf(json, sizeof json, "{\"exp\":%.0f}", s->auth->exp);
+    int n = snprintf(json, sizeof json, "{\"exp\":%.17g}", s->auth->exp);  /* at most 32 bytes */
     jl_buf_t b = {0};
     jl_sse_token_expired(&b, json, (size_t)n);
     jl_conn_append(&s->conn, b.data, b.len);
