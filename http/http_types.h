@@ -13,6 +13,9 @@
  *        v
  *   http_response.c  every response byte: heads, errors, CORS, SSE heads
  *
+ * Beside them, http_token.c finds a request's token (for the publish route
+ * and the stream) and sse_auth.c keeps a token's user and expiry on a live
+ * stream; both sit between the routes and the response in that order.
  * Includes only go down that list, never up. The three records below are
  * what they pass to each other, so they live here rather than in any one
  * of them: jl_http_t (the side's state, one per server), jl_http_session_t
