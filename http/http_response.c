@@ -26,6 +26,7 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 411: return "Length Required";
@@ -133,7 +134,7 @@ jl_http_next_t jl_http_respond_error(jl_http_session_t *s, int status, const cha
 {
     char body[96];
     snprintf(body, sizeof body, "%d %s\n", status, reason(status));
-    int keep = status == 401 || status == 404 || status == 405 || status == 411;
+    int keep = status == 401 || status == 403 || status == 404 || status == 405 || status == 411;
     return jl_http_respond(s, status, "text/plain; charset=utf-8", extra, body, keep);
 }
 

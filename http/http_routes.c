@@ -13,6 +13,7 @@
 
 #include "http/http_response.h"
 #include "http/metrics.h"
+#include "http/http_token.h"
 #include "http/page.h"
 #include "http/query.h"
 #include "http/sse_stream.h"
@@ -54,7 +55,7 @@ jl_http_route_t jl_http_route_of(const jl_config_t *cfg, const char *path, size_
         jl_http_route_t route;
     } paths[] = {
         {cfg->path, JL_ROUTE_STREAM},
-        {cfg->publish_token ? cfg->publish_path : NULL, JL_ROUTE_PUBLISH},
+        {cfg->publish_token || cfg->n_token_keys ? cfg->publish_path : NULL, JL_ROUTE_PUBLISH},
         {"/health", JL_ROUTE_HEALTH},
         {cfg->metrics ? "/metrics" : NULL, JL_ROUTE_METRICS},
         {"/", JL_ROUTE_PAGE},
@@ -80,24 +81,47 @@ static int token_equal(const char *guess, size_t glen, const char *token)
     return diff == 0;
 }
 
-/* "Bearer <token>", the scheme in any case, spaces around the token. */
-static int authorized(const char *auth, const char *token)
+/* 1 when the request's bearer token is 'secret' (a static token). */
+static int bearer_is(const char *auth, const char *secret)
 {
-    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
-    const char *t = auth + 7;
-    while (*t == ' ')
-        t++;
-    size_t tl = strlen(t);
-    while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
-        tl--;
-    return token_equal(t, tl, token);
+    size_t len = 0;
+    const char *t = jl_http_bearer(auth, &len);
+    return secret != NULL && t != NULL && token_equal(t, len, secret);
 }
 
-int jl_http_publish_check(const jl_config_t *cfg, const jl_http_req_t *r)
+/* The static --publish-token. */
+static int static_token(const jl_config_t *cfg, const char *auth)
 {
-    if (!authorized(r->authorization, cfg->publish_token))
+    return bearer_is(auth, cfg->publish_token);
+}
+
+/* A signed token whose publish rule allows ?channel= (as the client wrote
+ * it, before the namespace: the same names the subscribe rule sees).
+ * 0, 401 (no or bad token) or 403 (a good token, not for this channel).
+ * Without a channel the request goes on, to be answered 400. */
+static int signed_token(const jl_http_t *h, const jl_http_req_t *r)
+{
+    jl_token_t t;
+    const char *why = NULL;
+    if (jl_http_token_bearer(h, r->authorization, &t, &why) != JL_HTTP_TOKEN_OK)
         return 401;
+    jl_query_t q = {0};
+    const jl_query_pair_t *ch = NULL;
+    if (jl_query_parse(r->url.data + r->query_off, r->query_len, JL_HTTP_MAX_QUERY_PAIRS, &q) == 0)
+        ch = jl_query_get(&q, "channel");
+    int status = ch && ch->val_len && !jl_chanperm_channel(&t.publish, ch->val, ch->val_len)
+                     ? 403 : 0;
+    jl_query_free(&q);
+    jl_token_clear(&t);
+    return status;
+}
+
+int jl_http_publish_check(const jl_http_t *h, const jl_http_req_t *r)
+{
+    const jl_config_t *cfg = h->srv->cfg;
+    int status = static_token(cfg, r->authorization) ? 0 : signed_token(h, r);
+    if (status)
+        return status;
     if (r->has_length && r->content_length > cfg->max_message)
         return 413;
     if (!r->has_length && !r->chunked)
@@ -119,7 +143,8 @@ static void on_published(void *ud, const jl_relay_reply_t *reply)
 }
 
 /* HTTP publishers use the same names as SSE subscribers: the namespace is
- * added here too. No allow-list: the token holder is trusted. */
+ * added here too. No allow-list: the token holder is trusted (a signed
+ * token's publish rule was checked with the head). */
 /* MONITOR shows an HTTP publish as if its client had sent PUBLISH over RESP:
  * "publish" "<namespaced channel>" "<body>", from the HTTP peer. */
 static int publish(jl_http_session_t *s, const jl_query_pair_t *ch, published_t *res)
@@ -180,7 +205,7 @@ static jl_http_next_t serve_health(jl_http_session_t *s)
              "{\"status\":\"%s\",\"connections\":%zu,\"sse_streams\":%zu,\"upstream\":\"%s\","
              "\"publish\":%s}",
              ok ? "ok" : "upstream down", srv->conns.accepted, srv->stats.sse_streams, up,
-             srv->cfg->publish_token ? "true" : "false");
+             srv->cfg->publish_token || srv->cfg->n_token_keys ? "true" : "false");
     return jl_http_respond(s, ok ? 200 : 503, "application/json", "Cache-Control: no-cache\r\n",
                            body, 1);
 }
@@ -191,7 +216,7 @@ static jl_http_next_t serve_metrics(jl_http_session_t *s)
 {
     jl_server_t *srv = s->http->srv;
     const char *token = srv->cfg->metrics_token;
-    if (token && !authorized(s->req->authorization, token))
+    if (token && !bearer_is(s->req->authorization, token))
         return jl_http_respond(s, 401, "text/plain", "WWW-Authenticate: Bearer\r\n",
                                "401 Unauthorized\n", 1);
     jl_buf_t body = {0};

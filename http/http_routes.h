@@ -1,7 +1,7 @@
 /* http_routes.h -- what each path answers.
  *
  * The route table: --path (the SSE stream, handed to sse_stream.c),
- * --publish-path (POST, only with --publish-token; through the server's
+ * --publish-path (POST, only with --publish-token or --token-key; through the server's
  * relay), /health, and / (the built-in page), each with the methods it
  * allows (its OPTIONS answer and 405's Allow header). The session finds a
  * request's route when its head is complete, asks the publish route to
@@ -26,10 +26,11 @@ jl_http_route_t jl_http_route_of(const jl_config_t *cfg, const char *path, size_
 
 /* Judges a POST to the publish route from its head alone, so that a
  * refused request does not make us read (or the client send) its body:
- * 0 to go on, else the status to refuse it with -- 401 (no or wrong bearer
- * token), 413 (Content-Length above --max-message-size) or 411 (neither a
- * length nor chunked). */
-int jl_http_publish_check(const jl_config_t *cfg, const jl_http_req_t *r);
+ * 0 to go on, else the status to refuse it with -- 401 (no bearer token,
+ * or neither --publish-token nor a valid signed token), 403 (a signed
+ * token whose publish rule does not allow ?channel=), 413 (Content-Length
+ * above --max-message-size) or 411 (neither a length nor chunked). */
+int jl_http_publish_check(const jl_http_t *h, const jl_http_req_t *r);
 
 /* Answers s->req by its route and method: 404, 204 to OPTIONS, 405 with
  * Allow, or the route itself. Returns what the response promised (see

@@ -93,7 +93,8 @@ static void reader_clear(reader_t *rd)
     free(r->authorization);
     free(r->origin);
     free(r->last_event_id);
-    r->authorization = r->origin = r->last_event_id = NULL;
+    free(r->cookie);
+    r->authorization = r->origin = r->last_event_id = r->cookie = NULL;
 }
 
 static void reader_free(reader_t *rd)
@@ -177,6 +178,8 @@ static void note_header(reader_t *rd)
         keep_value(&r->last_event_id, &rd->value);
     else if (eq_nocase(f, fl, "authorization"))
         keep_value(&r->authorization, &rd->value);
+    else if (eq_nocase(f, fl, "cookie"))
+        keep_value(&r->cookie, &rd->value);
     else if (eq_nocase(f, fl, "origin"))
         keep_value(&r->origin, &rd->value);
     else if (eq_nocase(f, fl, "expect"))
@@ -271,7 +274,7 @@ static int cb_headers_complete(http_parser *p)
     if (!r->status && (rd->flags & RD_EXPECT_OTHER))
         r->status = 417;
     if (body_wanted(s))
-        r->status = (uint16_t)jl_http_publish_check(s->http->srv->cfg, r);
+        r->status = (uint16_t)jl_http_publish_check(s->http, r);
     if (refuse_early(rd)) {
         rd->flags |= RD_EARLY;
         http_parser_pause(p, 1);

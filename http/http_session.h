@@ -6,7 +6,7 @@
  * stream route turns the connection into an SSE stream (sse_stream.c), and
  * every response byte is written by http_response.c. Routes: the SSE
  * stream (--path, default /stream), POST publish (only with
- * --publish-token), /health, and / (the built-in page). A stream session
+ * --publish-token or --token-key), /health, and / (the built-in page). A stream session
  * is a registry sink; its events are encoded once per publish (jl_msg_t
  * frame cache) and shared. jl_http_t is the side's own state (streams,
  * keepalive timer, the page), one per server, owned by main.c. */

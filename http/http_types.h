@@ -13,6 +13,9 @@
  *        v
  *   http_response.c  every response byte: heads, errors, CORS, SSE heads
  *
+ * Beside them, http_token.c finds a request's token (for the publish route
+ * and the stream) and sse_auth.c keeps a token's user and expiry on a live
+ * stream; both sit between the routes and the response in that order.
  * Includes only go down that list, never up. The three records below are
  * what they pass to each other, so they live here rather than in any one
  * of them: jl_http_t (the side's state, one per server), jl_http_session_t
@@ -93,12 +96,14 @@ typedef struct jl_http_req {
     char *authorization;        /* header values we keep, or NULL */
     char *origin;
     char *last_event_id;
+    char *cookie;               /* a stream's token may be in it (http_token.c) */
 } jl_http_req_t;
 
 typedef enum { JL_HTTP_READING, JL_HTTP_STREAMING } jl_http_state_t;
 
 typedef struct jl_http jl_http_t;
 typedef struct jl_sse_wait jl_sse_wait_t;   /* private to sse_stream.c */
+typedef struct jl_sse_auth jl_sse_auth_t;   /* private to sse_auth.c */
 
 /* One HTTP connection. Allocated and freed by http_session.c; the stream
  * fields belong to sse_stream.c, which sets them up when the stream starts
@@ -115,6 +120,7 @@ typedef struct jl_http_session {
     jl_list_t stream;           /* http->streams while a stream */
     ev_timer *longpoll;         /* long-poll streams only */
     jl_sse_wait_t *wait;        /* bridged, until its subscriptions are confirmed */
+    jl_sse_auth_t *auth;        /* opened with a token: its user and expiry; else NULL */
     /* The last event sent: its history id, or {0, walk} for one without an
      * id; a stream reached by a channel and a pattern sends an event once. */
     jl_hist_id_t last;
@@ -129,6 +135,10 @@ struct jl_http {
     jl_list_t waiting;          /* streams whose upstream subscriptions are unconfirmed */
     ev_timer keepalive;
     jl_buf_t scratch;           /* event frames are built here */
+    /* sse_auth.c */
+    jl_list_t authed;           /* streams opened with a token, by jl_sse_auth_t.node */
+    ev_timer expiry;            /* one timer for all of them: the soonest exp */
+    double expiry_at;           /* when it fires (Unix seconds); 0: stopped */
     /* http_routes.c */
     jl_frame_t *page;           /* the built-in page, rendered once */
     /* http_response.c */

@@ -198,6 +198,13 @@ void jl_sse_gap(jl_buf_t *b, const char *json, size_t len, const char *id, size_
     jl_buf_append_char(b, '\n');
 }
 
+void jl_sse_token_expired(jl_buf_t *b, const char *json, size_t len)
+{
+    jl_buf_append_str(b, "event: jugglite-token-expired\n");
+    append_data(b, json, len);
+    jl_buf_append_char(b, '\n');
+}
+
 /* Copies s[0..n) with CR and LF written as spaces: text that is meant to
  * stay inside one comment line. */
 static void append_one_line(jl_buf_t *b, const char *s, size_t n)

@@ -59,6 +59,11 @@ void jl_sse_event_data(const char *frame, size_t len, jl_buf_t *out);
  * browser keeps the one it had; id (no CR, LF or NUL) may be NULL. */
 void jl_sse_gap(jl_buf_t *b, const char *json, size_t len, const char *id, size_t id_len);
 
+/* Appends the named event a stream gets when its token expires, before it
+ * ends with a retry: "event: jugglite-token-expired\ndata: <json>\n\n".
+ * No id: the browser resumes from the last event it had. */
+void jl_sse_token_expired(jl_buf_t *b, const char *json, size_t len);
+
 /* Appends ": <text>\n". A CR or LF in text is written as a space, so a
  * comment can never become a field or end the event. */
 void jl_sse_comment(jl_buf_t *b, const char *text);

@@ -29,8 +29,10 @@
 #include "http/sse_stream.h"
 
 #include "http/http_response.h"
+#include "http/http_token.h"
 #include "http/query.h"
 #include "http/sse.h"
+#include "http/sse_auth.h"
 #include "server/history.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -244,6 +246,7 @@ typedef struct collect {
     jl_http_session_t *s;
     names_t *names;
     jl_ns_t ns;
+    const jl_chanperm_t *perm;  /* the token's subscribe rule; NULL: no token */
     jl_buf_t tmp;
 } collect_t;
 
@@ -277,6 +280,12 @@ static void collect_item(void *ud, const char *item, size_t len)
     const jl_config_t *cfg = srv->cfg;
     if (c->ns == JL_NS_CHANNEL && !channel_allowed(cfg, item, len))
         return;
+    /* A token's rule reads the names as the client wrote them, before the
+     * namespace, as --allowed-channels does: both must allow a channel. */
+    if (c->perm && c->ns == JL_NS_CHANNEL && !jl_chanperm_channel(c->perm, item, len))
+        return;
+    if (c->perm && c->ns == JL_NS_PATTERN && !jl_chanperm_pattern(c->perm, item, len))
+        return;
     /* A 16 KiB request head could otherwise pin thousands of subscriptions
      * per connection; the excess is dropped like a disallowed channel. */
     if (c->names->n >= cfg->max_stream_channels)
@@ -293,11 +302,13 @@ static void collect_item(void *ud, const char *item, size_t len)
     names_add(c->names, c->ns, name, c->tmp.len);
 }
 
-/* Subscribes s to every allowed name of ?channel= (and ?pattern=). */
-static void subscribe_all(jl_http_session_t *s, const jl_query_t *q, names_t *names)
+/* Subscribes s to every allowed name of ?channel= (and ?pattern=); with a
+ * token (perm not NULL), only to the names its subscribe rule allows. */
+static void subscribe_all(jl_http_session_t *s, const jl_query_t *q, const jl_chanperm_t *perm,
+                          names_t *names)
 {
     const jl_config_t *cfg = s->http->srv->cfg;
-    collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL};
+    collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL, .perm = perm};
     jl_sink_init(&s->sink, &stream_sink_ops);
     jl_query_each_list(q, "channel", collect_item, &c);
     /* Patterns could reach any channel, so they are off with an allow-list
@@ -337,10 +348,18 @@ static void log_stream(jl_http_session_t *s, const jl_buf_t *comment, int longpo
         return;
     char peer[128];
     jl_conn_peer(&s->conn, peer, sizeof peer);
+    char user[72] = "";
+    size_t ulen = 0;
+    const char *who = jl_sse_auth_user(s, &ulen);
+    if (who != NULL) {
+        memcpy(user, " user=", 6);
+        jl_sse_auth_loggable(who, ulen, user + 6, sizeof user - 6);
+    }
     /* ": registered to channels: a, b\n" */
     int len = comment->len > 3 ? (int)comment->len - 3 : 0;
-    jl_log_debug("SSE stream id=%llu %s%s: %.*s", (unsigned long long)s->conn.id, peer,
-                 longpoll ? " (long-poll)" : "", len, comment->len > 3 ? comment->data + 2 : "");
+    jl_log_debug("SSE stream id=%llu %s%s%s: %.*s", (unsigned long long)s->conn.id, peer,
+                 longpoll ? " (long-poll)" : "", user, len,
+                 comment->len > 3 ? comment->data + 2 : "");
 }
 
 static void shared_resume(jl_http_session_t *s);
@@ -405,6 +424,20 @@ static jl_http_next_t shed(jl_http_session_t *s)
     jl_http_stream_head(s);
     jl_http_append_retry(s);
     return JL_HTTP_CLOSE;
+}
+
+/* No token where one is required, or a bad one: 401. An EventSource stops
+ * for good on any status but 200 (WHATWG HTML §9.2), which is what we want
+ * here -- retrying with the same cookie cannot succeed; the page sees the
+ * error with readyState CLOSED and must get a fresh token and open a new
+ * EventSource (docs/security.md). The reason is logged, never the token. */
+static jl_http_next_t unauthorized(jl_http_session_t *s, const char *why)
+{
+    char peer[128];
+    jl_conn_peer(&s->conn, peer, sizeof peer);
+    jl_log_debug("SSE stream refused, conn %llu %s: 401 (%s)", (unsigned long long)s->conn.id,
+                 peer, why);
+    return jl_http_respond_error(s, 401, "WWW-Authenticate: Bearer realm=\"jugglite\"\r\n");
 }
 
 static void longpoll_init(jl_http_session_t *s)
@@ -701,8 +734,19 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
     jl_query_t q = {0};
     if (jl_query_parse(r->url.data + r->query_off, r->query_len, JL_HTTP_MAX_QUERY_PAIRS, &q) < 0)
         return jl_http_respond_error(s, 400, NULL);
+    jl_token_t tok;
+    const char *why = NULL;
+    jl_http_token_rc_t auth = jl_http_token_stream(s->http, r, &q, &tok, &why);
+    if (auth == JL_HTTP_TOKEN_BAD || (auth == JL_HTTP_TOKEN_NONE && srv->cfg->token_required)) {
+        jl_query_free(&q);
+        return unauthorized(s, auth == JL_HTTP_TOKEN_BAD ? why : "no token");
+    }
     names_t names = {0};
-    subscribe_all(s, &q, &names);
+    subscribe_all(s, &q, auth == JL_HTTP_TOKEN_OK ? &tok.subscribe : NULL, &names);
+    if (auth == JL_HTTP_TOKEN_OK) {
+        jl_sse_auth_start(s, &tok);
+        jl_token_clear(&tok);
+    }
     /* A bridged node resumes from the shared history, asynchronously. */
     resume_t rs = {0};
     size_t id_len = 0;
@@ -758,6 +802,7 @@ void jl_sse_stream_free(jl_http_session_t *s)
     if (s->wait && s->wait->reading)
         jl_relay_cancel(srv->relay, s);
     wait_free(s);
+    jl_sse_auth_free(s);
 }
 
 /* ---- the side's streams ---- */
@@ -772,6 +817,7 @@ void jl_sse_streams_init(jl_http_t *h)
     jl_relay_on_ready(srv->relay, streams_ready, streams_gap, h);
     jl_hist_set_encoder(srv->hist, encode_for_history, h);
     jl_hist_set_decoder(srv->hist, decode_for_history, NULL);
+    jl_sse_auth_init(h);
 }
 
 void jl_sse_streams_fini(jl_http_t *h)
@@ -780,5 +826,6 @@ void jl_sse_streams_fini(jl_http_t *h)
     jl_hist_set_encoder(h->srv->hist, NULL, NULL);
     jl_hist_set_decoder(h->srv->hist, NULL, NULL);
     ev_timer_stop(h->srv->loop, &h->keepalive);
+    jl_sse_auth_fini(h);
     jl_buf_free(&h->scratch);
 }

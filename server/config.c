@@ -114,6 +114,18 @@ static const opt_t options[] = {
      .def = "256", .min = 1, .max = 1L << 20,
      .metavar = "N", .help = "most channels + patterns one SSE request subscribes to"},
 
+    {.heading = "Browser tokens (signed JWTs carrying channel rules, see docs/security.md):",
+     .name = "token-key", .kind = OPT_REPEAT, .at = FIELD(token_keys),
+     .count_at = FIELD(n_token_keys),
+     .metavar = "[KID=]FILE", .help = "verify tokens with this key (repeatable; FILE or env:VAR)"},
+    {.name = "token-cookie", .kind = OPT_TOKEN, .at = FIELD(token_cookie),
+     .def = "jugglite_token",
+     .metavar = "NAME", .help = "cookie a stream's token is read from"},
+    {.name = "token-param", .kind = OPT_TOKEN, .at = FIELD(token_param),
+     .metavar = "NAME", .help = "also read a stream's token from this query parameter"},
+    {.name = "token-required", .kind = OPT_FLAG, .at = FIELD(token_required),
+     .help = "refuse streams without a valid token (401)"},
+
     {.heading = "Limits:",
      .name = "max-conns", .kind = OPT_LONG, .at = FIELD(max_conns), .def = "10000",
      .min = 1, .max = 100000000,

@@ -38,6 +38,12 @@ typedef struct jl_config {
     double longpoll_delay;      /* close a long-poll response this long after its last event */
     unsigned retry_ms;
     size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */          /* retry: sent on shutdown and when over the connection cap */
+    /* browser tokens (server/token.h) */
+    char **token_keys;          /* "[KID=]FILE" / "[KID=]env:NAME"; none: no tokens */
+    size_t n_token_keys;
+    char *token_cookie;         /* cookie a stream's token is read from */
+    char *token_param;          /* query parameter likewise; NULL: not read */
+    int token_required;         /* a stream without a token is refused (401) */
     /* limits */
     long max_conns;
     int tcp_backlog;            /* listen(2)'s backlog */

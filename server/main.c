@@ -29,6 +29,10 @@ static int check_config(const jl_config_t *cfg)
                         "--resp-socket or --socket is given\n");
         return -1;
     }
+    if (cfg->token_required && cfg->n_token_keys == 0) {
+        fprintf(stderr, "jugglite: --token-required needs at least one --token-key\n");
+        return -1;
+    }
     jl_redis_url_t url;
     if (cfg->upstream == NULL)
         return 0;
@@ -120,9 +124,28 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
                 fixed[0] ? "; not changed (a restart is needed): " : "", fixed);
 }
 
+/* The token keys, before anything binds: a key that does not load is a
+ * configuration error (exit 2), not a server that refuses every token. */
+static int load_tokens(const jl_config_t *cfg, jl_token_keys_t **keys)
+{
+    char err[512];
+    *keys = NULL;
+    if (cfg->n_token_keys == 0)
+        return 0;
+    *keys = jl_token_keys_load(cfg->token_keys, cfg->n_token_keys, err, sizeof err);
+    if (*keys != NULL)
+        return 0;
+    fprintf(stderr, "jugglite: --token-key: %s\n", err);
+    return -1;
+}
+
 static int serve(jl_config_t *cfg, int argc, char **argv)
 {
+    jl_token_keys_t *keys;
+    if (load_tokens(cfg, &keys) < 0)
+        return 2;
     jl_server_t *srv = jl_server_new(cfg);
+    srv->tokens = keys;
     reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
     ev_signal_init(&reload.sighup, on_sighup, SIGHUP);
     ev_signal_start(srv->loop, &reload.sighup);
@@ -145,6 +168,7 @@ out:
     jl_http_free(http);
     jl_resp_free(resp);
     jl_server_free(srv);
+    jl_token_keys_free(keys);
     return rc;
 }
 
@@ -165,9 +189,13 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     if (cfg.test_config) {
-        printf("jugglite: the configuration is valid\n");
+        jl_token_keys_t *keys;
+        rc = load_tokens(&cfg, &keys) < 0 ? 2 : 0;
+        jl_token_keys_free(keys);
+        if (rc == 0)
+            printf("jugglite: the configuration is valid\n");
         jl_config_free(&cfg);
-        return 0;
+        return rc;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
     rc = serve(&cfg, argc, argv);

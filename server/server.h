@@ -22,6 +22,7 @@
 #include "server/registry.h"
 #include "server/relay.h"
 #include "server/stats.h"
+#include "server/token.h"
 #include "server/util.h"
 
 #include <ev.h>
@@ -44,6 +45,7 @@ struct jl_server {
     jl_conn_set_t conns;
     jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
     jl_relay_t local_relay;
+    jl_token_keys_t *tokens;    /* --token-key: set and freed by main.c; NULL: no tokens */
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */

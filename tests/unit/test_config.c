@@ -342,6 +342,8 @@ static const char *const every_option[] = {
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
     "--test-config", "--tcp-backlog", "128",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
+    "--token-key", "/k/hs", "--token-key", "ec1=env:K", "--token-cookie", "tc",
+    "--token-param", "tp", "--token-required",
     "--max-conns", "99", "--max-message-size", "2mb", "--max-bulk", "6mb", "--max-args", "11",
     "--max-inline", "4kb", "--query-buffer-limit", "3mb", "--obuf-hard", "9mb",
     "--obuf-soft", "5mb", "--obuf-soft-seconds", "7.5", "--max-header-size", "1kb",
@@ -385,6 +387,12 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_true(c->longpoll_delay == 1.5);
     assert_int_equal(c->retry_ms, 1234);
     assert_int_equal(c->max_stream_channels, 7);
+    assert_int_equal(c->n_token_keys, 2);
+    assert_string_equal(c->token_keys[0], "/k/hs");
+    assert_string_equal(c->token_keys[1], "ec1=env:K");
+    assert_string_equal(c->token_cookie, "tc");
+    assert_string_equal(c->token_param, "tp");
+    assert_int_equal(c->token_required, 1);
     assert_int_equal(c->max_conns, 99);
     assert_int_equal(c->max_message, 2 * 1024 * 1024);
     assert_int_equal(c->max_bulk, 6 * 1024 * 1024);
@@ -451,7 +459,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 49);
+    assert_int_equal(options, 53);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
