@@ -169,7 +169,7 @@ static const opt_t options[] = {
     {.name = "shutdown-timeout", .kind = OPT_DOUBLE, .at = FIELD(shutdown_timeout), .def = "5",
      .dmin = 0,
      .metavar = "S", .help = "longest clean shutdown on SIGTERM"},
-    {.name = "flush-slice", .kind = OPT_COUNT, .at = FIELD(flush_slice), .def = "256",
+    {.name = "flush-slice", .kind = OPT_COUNT, .at = FIELD(flush_slice), .def = "64",
      .min = 1, .max = 100000000,
      .metavar = "N", .help = "subscribers written per loop pass before input is read again"},
 

@@ -294,7 +294,7 @@ static void test_config_defaults(void **state)
     assert_true(c->head_timeout == 10);
     assert_true(c->idle_timeout == 0);
     assert_true(c->shutdown_timeout == 5);
-    assert_int_equal(c->flush_slice, 256);
+    assert_int_equal(c->flush_slice, 64);
     assert_int_equal(c->history_size, 1000);
     assert_int_equal(c->history_bytes, 1024 * 1024);
     assert_true(c->history_age == 300);
