@@ -83,6 +83,8 @@ describe('metrics: the exposition under a known load', () => {
     // cumulative buckets never decrease
     const buckets = [...m.entries()].filter(([k]) => k.startsWith('jugglite_fanout_seconds_bucket')).map(([, v]) => v);
     for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i] >= buckets[i - 1], buckets.join(' '));
+    assert.ok(m.get('jugglite_loop_busy_seconds_count') > 0, 'the loop histogram counts iterations');
+    assert.equal(m.get('jugglite_loop_busy_seconds_bucket{le="+Inf"}'), m.get('jugglite_loop_busy_seconds_count'));
     assert.equal(m.get('jugglite_history_appended_total'), 10);
     assert.equal(m.get('jugglite_history_entries'), 10);
     assert.ok(m.get('jugglite_commands_processed_total') >= 11);
