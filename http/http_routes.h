@@ -36,5 +36,8 @@ int jl_http_publish_check(const jl_http_t *h, const jl_http_req_t *r);
  * Allow, or the route itself. Returns what the response promised (see
  * http_types.h); JL_HTTP_STREAM if the connection became a stream. */
 jl_http_next_t jl_http_route_serve(jl_http_session_t *s);
+/* A route that returned JL_HTTP_WAIT answers now; next is what its
+ * response promised (as a route's return value). In http_session.c. */
+void jl_http_resume(jl_http_session_t *s, jl_http_next_t next);
 
 #endif

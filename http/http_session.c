@@ -25,6 +25,7 @@
  * publish body is read whatever its size up to --max-message-size; only
  * stalling bounds it. */
 #include "http/http_session.h"
+#include "http/auth_url.h"
 
 #include "http/http_response.h"
 #include "http/http_routes.h"
@@ -343,7 +344,17 @@ static void after_response(jl_http_session_t *s, jl_http_next_t next)
         s->req = NULL;
         s->state = JL_HTTP_STREAMING;
         return;
+    case JL_HTTP_WAIT:
+        /* The request stays; input is set aside until the answer. */
+        s->state = JL_HTTP_WAITING;
+        return;
     }
+}
+
+void jl_http_resume(jl_http_session_t *s, jl_http_next_t next)
+{
+    s->state = JL_HTTP_READING;
+    after_response(s, next);
 }
 
 /* An error decided before dispatch. */
@@ -418,7 +429,9 @@ static void read_requests(jl_http_session_t *s)
 static void http_on_input(jl_conn_t *c)
 {
     jl_http_session_t *s = session_of(c);
-    if (s->state == JL_HTTP_STREAMING)
+    /* A waiting request is answered before anything after it is read;
+     * a stream reads only to notice the close. Both bound what they drop. */
+    if (s->state == JL_HTTP_STREAMING || s->state == JL_HTTP_WAITING)
         jl_sse_stream_input(s);
     else
         read_requests(s);
@@ -460,6 +473,8 @@ static void http_on_cron(jl_conn_t *c, double now)
 static void http_on_free(jl_conn_t *c)
 {
     jl_http_session_t *s = session_of(c);
+    if (s->state == JL_HTTP_WAITING)
+        jl_auth_url_forget(s);
     jl_sse_stream_free(s);
     if (s->req)
         reader_free(reader_of(s));
@@ -482,6 +497,7 @@ jl_http_t *jl_http_new(jl_server_t *srv)
     h->srv = srv;
     jl_http_response_init(h);
     jl_http_routes_init(h);
+    jl_auth_url_init(h);
     jl_sse_streams_init(h);
     /* The parser counts the request line and headers against this. */
     http_parser_set_max_header_size((uint32_t)(cfg->max_head > UINT32_MAX ? UINT32_MAX
@@ -493,6 +509,7 @@ void jl_http_free(jl_http_t *h)
 {
     if (h == NULL)
         return;
+    jl_auth_url_fini(h);
     jl_sse_streams_fini(h);
     jl_http_routes_fini(h);
     jl_http_response_fini(h);

@@ -66,7 +66,9 @@ typedef enum {
 typedef enum {
     JL_HTTP_NEXT,               /* kept alive: read the next request */
     JL_HTTP_CLOSE,              /* close once the response is written */
-    JL_HTTP_STREAM              /* the connection is an SSE stream from now on */
+    JL_HTTP_STREAM,             /* the connection is an SSE stream from now on */
+    JL_HTTP_WAIT                /* no response yet: the route answers later, through
+                                 * jl_http_resume (the request is kept until then) */
 } jl_http_next_t;
 
 /* jl_http_req_t.flags */
@@ -99,11 +101,12 @@ typedef struct jl_http_req {
     char *cookie;               /* a stream's token may be in it (http_token.c) */
 } jl_http_req_t;
 
-typedef enum { JL_HTTP_READING, JL_HTTP_STREAMING } jl_http_state_t;
+typedef enum { JL_HTTP_READING, JL_HTTP_STREAMING, JL_HTTP_WAITING } jl_http_state_t;
 
 typedef struct jl_http jl_http_t;
 typedef struct jl_sse_wait jl_sse_wait_t;   /* private to sse_stream.c */
 typedef struct jl_sse_auth jl_sse_auth_t;   /* private to sse_auth.c */
+typedef struct jl_auth_url jl_auth_url_t;   /* private to auth_url.c */
 
 /* One HTTP connection. Allocated and freed by http_session.c; the stream
  * fields belong to sse_stream.c, which sets them up when the stream starts
@@ -139,6 +142,8 @@ struct jl_http {
     jl_list_t authed;           /* streams opened with a token, by jl_sse_auth_t.node */
     ev_timer expiry;            /* one timer for all of them: the soonest exp */
     double expiry_at;           /* when it fires (Unix seconds); 0: stopped */
+    /* auth_url.c: --auth-url's questions in flight and its cache; NULL without it */
+    jl_auth_url_t *auth_url;
     /* http_routes.c */
     jl_frame_t *page;           /* the built-in page, rendered once */
     /* http_response.c */

@@ -28,7 +28,9 @@
  * close, so browsers come back later. Only a malformed query gets a 400. */
 #include "http/sse_stream.h"
 
+#include "http/auth_url.h"
 #include "http/http_response.h"
+#include "http/http_routes.h"
 #include "http/http_token.h"
 #include "http/query.h"
 #include "http/sse.h"
@@ -246,7 +248,8 @@ typedef struct collect {
     jl_http_session_t *s;
     names_t *names;
     jl_ns_t ns;
-    const jl_chanperm_t *perm;  /* the token's subscribe rule; NULL: no token */
+    const jl_chanperm_t *perm[2];   /* the token's and the app's (--auth-url) subscribe
+                                     * rules; NULL: none */
     jl_buf_t tmp;
 } collect_t;
 
@@ -280,12 +283,16 @@ static void collect_item(void *ud, const char *item, size_t len)
     const jl_config_t *cfg = srv->cfg;
     if (c->ns == JL_NS_CHANNEL && !channel_allowed(cfg, item, len))
         return;
-    /* A token's rule reads the names as the client wrote them, before the
-     * namespace, as --allowed-channels does: both must allow a channel. */
-    if (c->perm && c->ns == JL_NS_CHANNEL && !jl_chanperm_channel(c->perm, item, len))
-        return;
-    if (c->perm && c->ns == JL_NS_PATTERN && !jl_chanperm_pattern(c->perm, item, len))
-        return;
+    /* A token's and the app's rules read the names as the client wrote
+     * them, before the namespace, as --allowed-channels does: every one
+     * of them must allow a name. */
+    for (int i = 0; i < 2; i++) {
+        const jl_chanperm_t *p = c->perm[i];
+        if (p && c->ns == JL_NS_CHANNEL && !jl_chanperm_channel(p, item, len))
+            return;
+        if (p && c->ns == JL_NS_PATTERN && !jl_chanperm_pattern(p, item, len))
+            return;
+    }
     /* A 16 KiB request head could otherwise pin thousands of subscriptions
      * per connection; the excess is dropped like a disallowed channel. */
     if (c->names->n >= cfg->max_stream_channels)
@@ -303,12 +310,13 @@ static void collect_item(void *ud, const char *item, size_t len)
 }
 
 /* Subscribes s to every allowed name of ?channel= (and ?pattern=); with a
- * token (perm not NULL), only to the names its subscribe rule allows. */
+ * token or the app's answer (perm, app not NULL), only to the names their
+ * subscribe rules allow. */
 static void subscribe_all(jl_http_session_t *s, const jl_query_t *q, const jl_chanperm_t *perm,
-                          names_t *names)
+                          const jl_chanperm_t *app, names_t *names)
 {
     const jl_config_t *cfg = s->http->srv->cfg;
-    collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL, .perm = perm};
+    collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL, .perm = {perm, app}};
     jl_sink_init(&s->sink, &stream_sink_ops);
     jl_query_each_list(q, "channel", collect_item, &c);
     /* Patterns could reach any channel, so they are off with an allow-list
@@ -725,12 +733,24 @@ static void resume_send(jl_http_session_t *s, resume_t *r)
     free(r->f);
 }
 
-jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
+/* The app refused the stream (--auth-url): 403, which stops a browser's
+ * EventSource for good, as the app meant. */
+static jl_http_next_t forbidden(jl_http_session_t *s)
+{
+    return jl_http_respond(s, 403, "text/plain; charset=utf-8", NULL,
+                           "403 Forbidden: the application refused this stream\n", 0);
+}
+
+/* The stream, once any --auth-url decision d (NULL: none asked) is in. */
+static jl_http_next_t start(jl_http_session_t *s, const jl_auth_decision_t *d)
 {
     jl_server_t *srv = s->http->srv;
     const jl_http_req_t *r = s->req;
-    if (s->over_cap)
+    if (d && d->verdict == JL_AUTH_DENY)
+        return forbidden(s);
+    if (d && d->verdict == JL_AUTH_DOWN)
         return shed(s);
+    const jl_chanperm_t *app = d && d->restricted ? &d->perm : NULL;
     jl_query_t q = {0};
     if (jl_query_parse(r->url.data + r->query_off, r->query_len, JL_HTTP_MAX_QUERY_PAIRS, &q) < 0)
         return jl_http_respond_error(s, 400, NULL);
@@ -742,7 +762,7 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
         return unauthorized(s, auth == JL_HTTP_TOKEN_BAD ? why : "no token");
     }
     names_t names = {0};
-    subscribe_all(s, &q, auth == JL_HTTP_TOKEN_OK ? &tok.subscribe : NULL, &names);
+    subscribe_all(s, &q, auth == JL_HTTP_TOKEN_OK ? &tok.subscribe : NULL, app, &names);
     if (auth == JL_HTTP_TOKEN_OK) {
         jl_sse_auth_start(s, &tok);
         jl_token_clear(&tok);
@@ -768,6 +788,25 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
     srv->stats.sse_streams++;
     srv->stats.sse_connections_received++;
     return JL_HTTP_STREAM;
+}
+
+jl_http_next_t jl_sse_stream_start(jl_http_session_t *s)
+{
+    if (s->over_cap)
+        return shed(s);
+    if (s->http->auth_url == NULL)
+        return start(s, NULL);
+    jl_auth_decision_t d;
+    if (jl_auth_url_ask(s, &d) == 0)
+        return JL_HTTP_WAIT;
+    jl_http_next_t next = start(s, &d);
+    jl_auth_decision_clear(&d);
+    return next;
+}
+
+void jl_sse_stream_decided(jl_http_session_t *s, const jl_auth_decision_t *d)
+{
+    jl_http_resume(s, start(s, d));
 }
 
 void jl_sse_stream_input(jl_http_session_t *s)

@@ -27,6 +27,10 @@ void jl_sse_streams_fini(jl_http_t *h);
  * JL_HTTP_CLOSE (a 503 would stop a browser's EventSource for good); a
  * query that does not parse, 400. */
 jl_http_next_t jl_sse_stream_start(jl_http_session_t *s);
+/* With --auth-url: the app's decision for s, which waited (JL_HTTP_WAIT)
+ * for it; the stream starts, is refused (403) or shed. */
+struct jl_auth_decision;
+void jl_sse_stream_decided(jl_http_session_t *s, const struct jl_auth_decision *d);
 /* Input on a stream: dropped; a peer that keeps talking is closed. */
 void jl_sse_stream_input(jl_http_session_t *s);
 /* Server shutdown: queue "retry:" so the browser reconnects (elsewhere)

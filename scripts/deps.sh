@@ -10,7 +10,7 @@ set -euo pipefail
 
 profile=${1:-run}
 build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev
-            libjwt-dev libssl-dev)
+            libjwt-dev libssl-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus
            clang libclang-rt-14-dev valgrind procps iproute2 python3)
 

@@ -126,6 +126,13 @@ static const opt_t options[] = {
     {.name = "token-required", .kind = OPT_FLAG, .at = FIELD(token_required),
      .help = "refuse streams without a valid token (401)"},
 
+    {.name = "auth-url", .kind = OPT_STRING, .at = FIELD(auth_url),
+     .metavar = "URL", .help = "ask the app (POST) whether each new stream may open"},
+    {.name = "auth-timeout", .kind = OPT_DOUBLE, .at = FIELD(auth_timeout), .def = "2",
+     .dmin = 0.01, .metavar = "S", .help = "no answer from --auth-url by then: shed the stream"},
+    {.name = "auth-cache", .kind = OPT_DOUBLE, .at = FIELD(auth_cache), .def = "5",
+     .dmin = 0, .metavar = "S", .help = "keep the app's decisions this long (0: ask every time)"},
+
     {.heading = "Limits:",
      .name = "max-conns", .kind = OPT_LONG, .at = FIELD(max_conns), .def = "10000",
      .min = 1, .max = 100000000,

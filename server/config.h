@@ -28,6 +28,8 @@ typedef struct jl_config {
     int allow_patterns;
     char *publish_token;        /* NULL: no HTTP publish route */
     int metrics;                /* GET /metrics */
+    char *auth_url;             /* NULL: streams open without asking the app */
+    double auth_timeout, auth_cache;
     char *config_file;          /* --config: read before the environment and the flags */
     int test_config;            /* --test-config: validate and exit */
     char *metrics_token_file;

@@ -340,7 +340,8 @@ static const char *const every_option[] = {
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
     "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
-    "--test-config", "--tcp-backlog", "128",
+    "--test-config", "--tcp-backlog", "128", "--auth-url", "http://127.0.0.1:9/auth",
+    "--auth-timeout", "0.5", "--auth-cache", "0",
     "--longpoll-delay", "1.5", "--retry", "1234", "--max-stream-channels", "7",
     "--token-key", "/k/hs", "--token-key", "ec1=env:K", "--token-cookie", "tc",
     "--token-param", "tp", "--token-required",
@@ -382,6 +383,9 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_string_equal(c->config_file, "/dev/null");
     assert_int_equal(c->test_config, 1);
     assert_int_equal(c->tcp_backlog, 128);
+    assert_string_equal(c->auth_url, "http://127.0.0.1:9/auth");
+    assert_true(c->auth_timeout == 0.5);
+    assert_true(c->auth_cache == 0);
     assert_int_equal(c->n_cors_origins, 1);
     assert_string_equal(c->cors_origins[0], "https://x.example");
     assert_true(c->longpoll_delay == 1.5);
@@ -459,7 +463,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 53);
+    assert_int_equal(options, 56);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
