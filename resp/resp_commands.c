@@ -18,8 +18,10 @@
  * at once, its count is part of the reply; answered later (an upstream),
  * the client blocks -- its input paused -- until publish_done. */
 #include "resp/resp_commands.h"
+#include "resp/resp_acl.h"
 #include "resp/resp_docs.h"
 #include "resp/resp_info.h"
+#include "resp/resp_session.h"
 #include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/glob.h"
@@ -422,16 +424,6 @@ static void cmd_echo(jl_resp_client_t *c, const args_t *a)
     jl_resp_bulk(a->reply, a->argv[1], a->len[1]);
 }
 
-static int check_password(jl_resp_client_t *c, const char *user, size_t ulen, const char *pass, size_t plen)
-{
-    const char *want = c->resp->srv->cfg->requirepass;
-    if (user && !(ulen == 7 && memcmp(user, "default", 7) == 0))
-        return 0;
-    if (want == NULL)
-        return 1;   /* the default user has no password: anything goes */
-    return strlen(want) == plen && memcmp(want, pass, plen) == 0;
-}
-
 /* Marks argument i for MONITOR as "(redacted)". Redis redacts where a
  * handler consumes a secret, so an AUTH or HELLO refused before that point
  * (a syntax error, a bad protocol version) shows its arguments: so do we. */
@@ -441,20 +433,17 @@ static void redact(const args_t *a, size_t i)
         a->redacted[i] = 1;
 }
 
-/* Redis's ACLAuthenticateUser: success authenticates the client; a failure
- * is logged with the peer ('how' names the command), never the password. */
 static int authenticate(jl_resp_client_t *c, const char *user, size_t ulen, const char *pass,
                         size_t plen, const char *how)
 {
-    if (check_password(c, user, ulen, pass, plen)) {
-        c->flags |= JL_RESP_AUTHED;
-        return 1;
-    }
-    char peer[128];
-    jl_conn_peer(&c->conn, peer, sizeof peer);
-    jl_log_info("failed %s from client id=%llu %s: wrong password or unknown user", how,
-                (unsigned long long)c->conn.id, peer);
-    return 0;
+    return jl_resp_acl_auth(c, user, ulen, pass, plen, how);
+}
+
+/* The default user needs no password: AUTH <password> makes no sense. */
+static int default_nopass(jl_resp_client_t *c)
+{
+    const jl_acl_user_t *def = jl_acl_find(c->resp->acl, "default", 7);
+    return def == NULL || def->nopass;
 }
 
 static void cmd_auth(jl_resp_client_t *c, const args_t *a)
@@ -466,7 +455,7 @@ static void cmd_auth(jl_resp_client_t *c, const args_t *a)
     /* Redis redacts the first argument whatever it is (a password, or in
      * the two-argument form the user name), then the password. */
     redact(a, 1);
-    if (a->argc == 2 && c->resp->srv->cfg->requirepass == NULL) {
+    if (a->argc == 2 && default_nopass(c)) {
         jl_resp_error(a->reply, "ERR AUTH <password> called without any password configured for the "
                          "default user. Are you sure your configuration is correct?");
         return;
@@ -606,8 +595,8 @@ static void cmd_reset(jl_resp_client_t *c, const args_t *a)
     c->db = 0;
     set_name(c, NULL, 0);
     c->flags &= (uint16_t)~(JL_RESP_REPLY_OFF | JL_RESP_REPLY_SKIP | JL_RESP_REPLY_SKIP_NEXT);
-    if (c->resp->srv->cfg->requirepass)
-        c->flags &= (uint16_t)~JL_RESP_AUTHED;
+    /* Back to the default user, authenticated only if it needs no password. */
+    jl_resp_session_login_default(c);
     jl_resp_simple(a->reply, "RESET");
 }
 
@@ -782,6 +771,23 @@ static jl_resp_client_t *client_by_id(jl_resp_t *resp, uint64_t id)
     return NULL;
 }
 
+/* CLIENT KILL USER name: that user's clients but the caller (Redis's
+ * default SKIPME yes). */
+static void client_kill_user(jl_resp_client_t *c, const args_t *a)
+{
+    const jl_acl_user_t *u = jl_acl_find(c->resp->acl, a->argv[3], a->len[3]);
+    if (u == NULL) {
+        jl_resp_errorf(a->reply, "ERR No such user '%.*s'", (int)(a->len[3] < 128 ? a->len[3] : 128),
+                       a->argv[3]);
+        return;
+    }
+    jl_acl_user_t *self = c->user;
+    c->user = NULL;     /* skipped */
+    size_t n = jl_resp_kill_user(c->resp, u, NULL);
+    c->user = self;
+    jl_resp_integer(a->reply, (long long)n);
+}
+
 static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
 {
     if (a->argc == 3) {
@@ -797,6 +803,10 @@ static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
     }
     if ((a->argc - 2) % 2 != 0) {
         reply_syntax(a);
+        return;
+    }
+    if (a->argc == 4 && arg_is(a, 2, "USER")) {
+        client_kill_user(c, a);
         return;
     }
     long long id = -1;
@@ -1182,10 +1192,35 @@ static void cmd_xread(jl_resp_client_t *c, const args_t *a)
     jl_resp_stream_read(c, a->argc, a->argv, a->len, a->reply);
 }
 
+/* ---- ACL (resp_acl.c) ---- */
+
+static void cmd_acl_cat(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "cat", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_deluser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "deluser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_getuser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "getuser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_list(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "list", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_log(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "log", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_setuser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "setuser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_users(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "users", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_whoami(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "whoami", a->argc, a->argv, a->len, a->reply); }
+
 /* ---- the table ---- */
 
 #define CONN_ACL "@fast @connection"
 #define PS_FLAGS "pubsub noscript loading stale"
+
+#define ACL_ADMIN .flags = CMD_ADMIN, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"
+
+static const command_t acl_subs[] = {
+    {.name = "cat", .arity = -2, .proc = cmd_acl_cat, .info_flags = "noscript loading stale", .acl = "@slow"},
+    {.name = "deluser", .arity = -3, .proc = cmd_acl_deluser, ACL_ADMIN},
+    {.name = "getuser", .arity = 3, .proc = cmd_acl_getuser, ACL_ADMIN},
+    {.name = "list", .arity = 2, .proc = cmd_acl_list, ACL_ADMIN},
+    {.name = "log", .arity = -2, .proc = cmd_acl_log, ACL_ADMIN},
+    {.name = "setuser", .arity = -3, .proc = cmd_acl_setuser, ACL_ADMIN},
+    {.name = "users", .arity = 2, .proc = cmd_acl_users, ACL_ADMIN},
+    {.name = "whoami", .arity = 2, .proc = cmd_acl_whoami, .info_flags = "noscript loading stale", .acl = "@slow"},
+    {0},
+};
 
 static const command_t pubsub_subs[] = {
     {.name = "channels", .arity = -2, .proc = cmd_pubsub_channels, .info_flags = "pubsub loading stale", .acl = "@pubsub @slow"},
@@ -1226,6 +1261,7 @@ static const command_t command_subs[] = {
 };
 
 static const command_t command_table[] = {
+    {.name = "acl", .arity = -2, .subs = acl_subs, .info_flags = "", .acl = "@slow"},
     {.name = "auth", .arity = -2, .flags = CMD_NOAUTH, .proc = cmd_auth, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "client", .arity = -2, .subs = client_subs, .info_flags = "", .acl = "@slow"},
     {.name = "command", .arity = -1, .proc = cmd_command, .subs = command_subs, .info_flags = "loading stale", .acl = "@slow @connection"},
@@ -1383,6 +1419,15 @@ static unsigned execute(jl_resp_client_t *c, const args_t *a, int in_exec)
                 c->flags |= JL_RESP_DIRTY_EXEC;
             return 0;
         }
+        /* Redis's ACL check: commands usable before AUTH skip the command
+         * rule, never the channel rule. */
+        if (!(flags & CMD_NOAUTH) &&
+            jl_resp_acl_check(c, parent ? parent->name : cmd->name, parent ? cmd->name : NULL,
+                              cmd->acl, a->argc, a->argv, a->len, a->reply) < 0) {
+            if (c->flags & JL_RESP_MULTI)
+                c->flags |= JL_RESP_DIRTY_EXEC;
+            return 0;
+        }
         if (c->proto == 2 && jl_resp_client_all_subs(c) > 0 && !(flags & CMD_PUBSUB_OK)) {
             char name[64];
             full_name(cmd, parent, name, sizeof name);
@@ -1421,6 +1466,32 @@ void jl_resp_execute(jl_resp_client_t *c, size_t argc, const char **argv, const 
     commit(c);
     if (!(c->flags & JL_RESP_BLOCKED))
         release_deferred(c);
+    if (c->flags & JL_RESP_CLOSE_AFTER_REPLY)
+        jl_conn_close_after_flush(&c->conn);
+}
+
+void jl_resp_commands_each(void (*fn)(void *ud, const char *name, const char *cats), void *ud)
+{
+    for (const command_t *cmd = command_table; cmd->name; cmd++) {
+        if (cmd->subs == NULL) {
+            fn(ud, cmd->name, cmd->acl);
+            continue;
+        }
+        for (const command_t *sub = cmd->subs; sub->name; sub++) {
+            char name[64];
+            full_name(sub, cmd, name, sizeof name);
+            fn(ud, name, sub->acl);
+        }
+    }
+}
+
+int jl_resp_command_known(const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    const command_t *cmd = lookup(command_table, name, bar ? (size_t)(bar - name) : len);
+    if (cmd == NULL || bar == NULL)
+        return cmd != NULL;
+    return cmd->subs && lookup(cmd->subs, bar + 1, len - (size_t)(bar - name) - 1) != NULL;
 }
 
 void jl_resp_discard_multi(jl_resp_client_t *c)

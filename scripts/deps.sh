@@ -8,7 +8,7 @@
 set -euo pipefail
 
 profile=${1:-run}
-build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev)
+build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev libssl-dev)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light
            clang libclang-rt-14-dev valgrind procps iproute2 python3)
 

@@ -7,7 +7,9 @@
  * reverse: connections first, then the protocols' state, then the runtime. */
 #include "http/http_session.h"
 #include "resp/redis_url.h"
+#include "resp/resp_acl.h"
 #include "resp/resp_session.h"
+#include "server/acl_load.h"
 #include "resp/upstream.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -94,10 +96,10 @@ static void history_save(jl_server_t *srv)
         jl_log_info("history: %zu events written to %s", jl_hist_stats(srv->hist)->entries, path);
 }
 
-static int serve(const jl_config_t *cfg)
+static int serve(const jl_config_t *cfg, jl_acl_t *acl)
 {
     jl_server_t *srv = jl_server_new(cfg);
-    jl_resp_t *resp = jl_resp_new(srv);
+    jl_resp_t *resp = jl_resp_new(srv, acl);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
     int rc = 1;
@@ -135,7 +137,14 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
-    rc = serve(&cfg);
+    jl_acl_t acl;
+    if (jl_acl_load(&acl, &cfg, jl_resp_command_known) < 0) {
+        jl_acl_free(&acl);
+        jl_config_free(&cfg);
+        return 2;
+    }
+    rc = serve(&cfg, &acl);
+    jl_acl_free(&acl);
     jl_config_free(&cfg);
     return rc;
 }
