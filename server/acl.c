@@ -214,13 +214,13 @@ static const char *key_rule(jl_acl_user_t *u, const char *op, size_t len)
     const char *pat = op + at + 1;
     size_t plen = len - at - 1;
     int all_rw = op[0] == '~' || (r && w);
-    if (u->allkeys)
-        return err_keys_after_all;
     if (all_rw && plen == 1 && pat[0] == '*') {
         reset_keys(u);
         u->allkeys = 1;
         return NULL;
     }
+    if (u->allkeys)
+        return err_keys_after_all;
     char text[4096];
     int n = snprintf(text, sizeof text, "%s~%.*s", all_rw ? "" : r ? "%R" : "%W", (int)plen, pat);
     for (size_t i = 0; i < u->nkeys; i++)
@@ -232,12 +232,13 @@ static const char *key_rule(jl_acl_user_t *u, const char *op, size_t len)
 
 static const char *channel_rule(jl_acl_user_t *u, const char *pat, size_t len)
 {
+    if (len == 1 && pat[0] == '*') {
+        jl_chanperm_reset(&u->chans, 1);
+        return NULL;
+    }
     if (u->chans.all)
         return err_chans_after_all;
-    if (len == 1 && pat[0] == '*')
-        jl_chanperm_reset(&u->chans, 1);
-    else
-        jl_chanperm_add(&u->chans, pat, len);
+    jl_chanperm_add(&u->chans, pat, len);
     return NULL;
 }
 
