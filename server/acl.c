@@ -426,7 +426,7 @@ static const char *apply_rule(jl_acl_t *acl, jl_acl_user_t *u, const char *op, s
     case '&':
         return channel_rule(u, op + 1, len - 1);
     case '+': case '-':
-        return len > 1 ? command_rule(acl, u, op, len) : err_syntax;
+        return len > 1 ? command_rule(acl, u, op, len) : err_unknown;
     default:
         return word_rule(u, op, len);
     }
