@@ -281,36 +281,31 @@ static void add_command_rule(jl_acl_user_t *u, int allow, const char *name, size
             u->rules[keep++] = u->rules[i];
     }
     u->nrules = keep;
-    char text[256];
+    char text[258];
     int n = snprintf(text, sizeof text, "%c%.*s", allow ? '+' : '-', (int)len, name);
-    for (int i = 1; i < n; i++)
-        text[i] = (char)tolower((unsigned char)text[i]);
     push_string(&u->rules, &u->nrules, text, (size_t)n);
 }
 
 static const char *command_rule(jl_acl_t *acl, jl_acl_user_t *u, const char *op, size_t len)
 {
     int allow = op[0] == '+';
-    const char *name = op + 1;
+    char name[256];     /* lowercase: rules compare and show that way */
     size_t nlen = len - 1;
-    if (nlen == 4 && strncasecmp(name, "@all", 4) == 0) {
+    if (nlen >= sizeof name)
+        return err_unknown;
+    for (size_t i = 0; i < nlen; i++)
+        name[i] = (char)tolower((unsigned char)op[1 + i]);
+    if (nlen == 4 && memcmp(name, "@all", 4) == 0) {
         reset_commands(u, allow);
         return NULL;
     }
     if (name[0] == '@') {
         if (!is_category(name + 1, nlen - 1))
             return err_unknown;
-        add_command_rule(u, allow, name, nlen);
-        return NULL;
+    } else if (acl->known == NULL || !acl->known(name, nlen)) {
+        return err_unknown;
     }
-    char lower[256];
-    if (nlen == 0 || nlen >= sizeof lower)
-        return err_unknown;
-    for (size_t i = 0; i < nlen; i++)
-        lower[i] = (char)tolower((unsigned char)name[i]);
-    if (acl->known == NULL || !acl->known(lower, nlen))
-        return err_unknown;
-    add_command_rule(u, allow, lower, nlen);
+    add_command_rule(u, allow, name, nlen);
     return NULL;
 }
 
