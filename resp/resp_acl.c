@@ -11,6 +11,7 @@
 #include "resp/resp_info.h"
 #include "resp/resp_writer.h"
 #include "server/log.h"
+#include "server/rand.h"
 #include "server/server.h"
 #include "server/strconv.h"
 
@@ -450,11 +451,18 @@ static void log_reply_entry(const acl_args_t *a, const acl_entry_t *e, double no
     jl_resp_bulk(a->reply, e->cinfo.data ? e->cinfo.data : "", e->cinfo.len);
 }
 
+/* Redis's addReplySubcommandSyntaxError, naming the subcommand as sent. */
+static void reply_subcommand_syntax(const acl_args_t *a)
+{
+    jl_resp_errorf(a->reply, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                   "Try ACL HELP.", (int)(a->len[1] < 128 ? a->len[1] : 128), a->argv[1]);
+}
+
 static void acl_log(const acl_args_t *a)
 {
     long long count = 10;   /* Redis's default */
     if (a->argc > 3) {
-        jl_resp_error(a->reply, "ERR syntax error");
+        reply_subcommand_syntax(a);
         return;
     }
     if (a->argc == 3) {
@@ -481,6 +489,65 @@ static void acl_log(const acl_args_t *a)
     }
 }
 
+static void acl_genpass(const acl_args_t *a)
+{
+    long long bits = 256;
+    if (a->argc > 3) {
+        reply_subcommand_syntax(a);
+        return;
+    }
+    if (a->argc == 3 && jl_strtoll(a->argv[2], a->len[2], &bits) != JL_OK) {
+        jl_resp_error(a->reply, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (bits <= 0 || bits > 4096) {
+        jl_resp_error(a->reply, "ERR ACL GENPASS argument must be the number of bits for the "
+                      "output password, a positive number up to 4096");
+        return;
+    }
+    /* As Redis: one hex digit per 4 bits, rounded up. */
+    size_t chars = (size_t)(bits + 3) / 4;
+    unsigned char raw[512];
+    char hex[1025];
+    jl_random_bytes(raw, (chars + 1) / 2);
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < chars; i++)
+        hex[i] = digits[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+    jl_resp_bulk(a->reply, hex, chars);
+}
+
+static void acl_help(const acl_args_t *a)
+{
+    static const char *const help[] = {
+        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CAT [<category>]",
+        "    List all commands that belong to <category>, or all command categories",
+        "    when no category is specified.",
+        "DELUSER <username> [<username> ...]",
+        "    Delete a list of users.",
+        "GETUSER <username>",
+        "    Get the user's details.",
+        "GENPASS [<bits>]",
+        "    Generate a secure 256-bit user password. The optional `bits` argument can",
+        "    be used to specify a different size.",
+        "LIST",
+        "    Show users details in config file format.",
+        "LOG [<count> | RESET]",
+        "    Show the ACL log entries.",
+        "SETUSER <username> <attribute> [<attribute> ...]",
+        "    Create or modify a user with the specified attributes.",
+        "USERS",
+        "    List all the registered usernames.",
+        "WHOAMI",
+        "    Return the current connection username.",
+        "HELP",
+        "    Prints this help.",
+    };
+    jl_resp_array(a->reply, JL_ARRAY_LEN(help));
+    for (size_t i = 0; i < JL_ARRAY_LEN(help); i++)
+        jl_resp_simple(a->reply, help[i]);
+}
+
 void jl_resp_acl_command(jl_resp_client_t *c, const char *sub, size_t argc, const char **argv,
                          const size_t *len, jl_buf_t *reply)
 {
@@ -488,7 +555,8 @@ void jl_resp_acl_command(jl_resp_client_t *c, const char *sub, size_t argc, cons
         const char *name;
         void (*fn)(const acl_args_t *);
     } subs[] = {
-        {"cat", acl_cat}, {"deluser", acl_deluser}, {"getuser", acl_getuser},
+        {"cat", acl_cat}, {"deluser", acl_deluser}, {"genpass", acl_genpass},
+        {"getuser", acl_getuser}, {"help", acl_help},
         {"list", acl_list}, {"log", acl_log}, {"setuser", acl_setuser},
         {"users", acl_users}, {"whoami", acl_whoami},
     };

@@ -1196,6 +1196,8 @@ static void cmd_xread(jl_resp_client_t *c, const args_t *a)
 
 static void cmd_acl_cat(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "cat", a->argc, a->argv, a->len, a->reply); }
 static void cmd_acl_deluser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "deluser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_genpass(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "genpass", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_help(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "help", a->argc, a->argv, a->len, a->reply); }
 static void cmd_acl_getuser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "getuser", a->argc, a->argv, a->len, a->reply); }
 static void cmd_acl_list(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "list", a->argc, a->argv, a->len, a->reply); }
 static void cmd_acl_log(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "log", a->argc, a->argv, a->len, a->reply); }
@@ -1213,7 +1215,9 @@ static void cmd_acl_whoami(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_c
 static const command_t acl_subs[] = {
     {.name = "cat", .arity = -2, .proc = cmd_acl_cat, .info_flags = "noscript loading stale", .acl = "@slow"},
     {.name = "deluser", .arity = -3, .proc = cmd_acl_deluser, ACL_ADMIN},
+    {.name = "genpass", .arity = -2, .proc = cmd_acl_genpass, .info_flags = "noscript loading stale", .acl = "@slow"},
     {.name = "getuser", .arity = 3, .proc = cmd_acl_getuser, ACL_ADMIN},
+    {.name = "help", .arity = 2, .proc = cmd_acl_help, .info_flags = "loading stale", .acl = "@slow"},
     {.name = "list", .arity = 2, .proc = cmd_acl_list, ACL_ADMIN},
     {.name = "log", .arity = -2, .proc = cmd_acl_log, ACL_ADMIN},
     {.name = "setuser", .arity = -3, .proc = cmd_acl_setuser, ACL_ADMIN},

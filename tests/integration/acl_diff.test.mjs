@@ -58,6 +58,18 @@ const S = (on, ...args) => ({ on, send: args });
 const SO = (on, args, opts) => ({ on, send: args, ...opts });
 const run = (name, script) => diff(script, { ref: ref.respPort, sub: sub.respPort, name });
 const logCmp = compare.structureExceptKeys(['age-seconds', 'client-info']);
+// ACL HELP: Redis's text without the subcommands jugglite does not have.
+const MISSING = /^\+(DRYRUN|LOAD|SAVE)\b/;
+function helpCmp(r, s) {
+  const lines = r.toString('latin1').split('\r\n').slice(1, -1);
+  const kept = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (MISSING.test(lines[i])) { while (i + 1 < lines.length && lines[i + 1].startsWith('+    ')) i++; continue; }
+    kept.push(lines[i]);
+  }
+  const want = `*${kept.length}\r\n${kept.map((l) => `${l}\r\n`).join('')}`;
+  return s.toString('latin1') === want ? undefined : `ACL HELP differs from Redis's without DRYRUN/LOAD/SAVE:\n${want}\nvs\n${s}`;
+}
 
 describe('ACL users against redis-server', () => {
   test('ACL LIST, USERS, GETUSER, CAT and WHOAMI for the users of the aclfile', TT, async () => {
@@ -77,6 +89,14 @@ describe('ACL users against redis-server', () => {
       SO('a', ['HELLO', '3'], { compare: compare.hello }),
       S('a', 'ACL', 'GETUSER', 'eve'),
       S('a', 'ACL', 'GETUSER', 'nosuch'),
+      SO('a', ['ACL', 'HELP'], { compare: helpCmp }),
+      SO('a', ['ACL', 'GENPASS'], { compare: 'shape' }),
+      SO('a', ['ACL', 'GENPASS', '5'], { compare: (r, s) => (/^\$2\r\n[0-9a-f]{2}\r\n$/.test(s.toString()) ? undefined : `not two hex digits: ${s}`) }),
+      S('a', 'ACL', 'GENPASS', '0'),
+      S('a', 'ACL', 'GENPASS', 'x'),
+      S('a', 'ACL', 'GENPASS', '4097'),
+      S('a', 'ACL', 'GENPASS', '1', '2'),
+      S('a', 'ACL', 'WHOAMI', 'x'),
     ]);
   });
 
@@ -182,6 +202,9 @@ describe('ACL users against redis-server', () => {
       S('t', 'ACL', 'DELUSER', 't2', 't3'),
       S('a', 'ACL', 'USERS'),
       S('a', 'PING'),
+      // Not compared: a subscriber taking its own channel away (ACL SETUSER
+      // me resetchannels) crashes redis-server 7.0.15 (SIGSEGV); jugglite
+      // replies, then closes, as later Redis versions do.
     ]);
   });
 
@@ -214,6 +237,8 @@ describe('ACL users against redis-server', () => {
       SO('a', ['ACL', 'LOG'], { compare: logCmp }),
       SO('a', ['ACL', 'LOG', '2'], { compare: logCmp }),
       S('a', 'ACL', 'LOG', 'x'),
+      S('a', 'ACL', 'LOG', '1', '2'),
+      S('a', 'ACL', 'LOG', '-1'),
       SO('a', ['HELLO', '3'], { compare: compare.hello }),
       SO('a', ['ACL', 'LOG', '1'], { compare: logCmp }),
       S('a', 'ACL', 'LOG', 'RESET'),
