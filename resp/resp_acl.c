@@ -28,6 +28,7 @@ typedef struct jl_resp_acl_entry {
     jl_list_t node;
     long long count;
     const char *reason;         /* "command", "channel", "auth" */
+    const char *context;        /* "toplevel", or "multi" while queueing */
     char *object;
     char *username;
     double ctime;
@@ -53,12 +54,12 @@ static void client_info(const jl_resp_client_t *c, jl_buf_t *out)
         out->len--;
 }
 
-static acl_entry_t *similar_entry(jl_resp_t *resp, const char *reason, const char *object,
-                                  const char *username, double now)
+static acl_entry_t *similar_entry(jl_resp_t *resp, const char *reason, const char *context,
+                                  const char *object, const char *username, double now)
 {
     JL_LIST_FOREACH(&resp->acl_log, it) {
         acl_entry_t *e = JL_CONTAINER_OF(it, acl_entry_t, node);
-        if (e->reason == reason && strcmp(e->object, object) == 0 &&
+        if (e->reason == reason && e->context == context && strcmp(e->object, object) == 0 &&
             strcmp(e->username, username) == 0 && now - e->ctime < ACL_LOG_GROUPING_SECONDS)
             return e;
     }
@@ -71,7 +72,8 @@ static void log_entry(jl_resp_client_t *c, const char *reason, const char *objec
 {
     jl_resp_t *resp = c->resp;
     double now = now_of(c);
-    acl_entry_t *e = similar_entry(resp, reason, object, username, now);
+    const char *context = (c->flags & JL_RESP_MULTI) ? "multi" : "toplevel";
+    acl_entry_t *e = similar_entry(resp, reason, context, object, username, now);
     if (e) {
         jl_list_remove(&e->node);
         e->count++;
@@ -79,6 +81,7 @@ static void log_entry(jl_resp_client_t *c, const char *reason, const char *objec
         e = jl_calloc(1, sizeof *e);
         e->count = 1;
         e->reason = reason;
+        e->context = context;
         e->object = jl_strndup(object, strlen(object));
         e->username = jl_strndup(username, strlen(username));
         resp->nacl_log++;
@@ -440,7 +443,7 @@ static void log_reply_entry(const acl_args_t *a, const acl_entry_t *e, double no
     jl_resp_bulk_str(a->reply, "reason");
     jl_resp_bulk_str(a->reply, e->reason);
     jl_resp_bulk_str(a->reply, "context");
-    jl_resp_bulk_str(a->reply, "toplevel");
+    jl_resp_bulk_str(a->reply, e->context);
     jl_resp_bulk_str(a->reply, "object");
     jl_resp_bulk_str(a->reply, e->object);
     jl_resp_bulk_str(a->reply, "username");
