@@ -12,8 +12,9 @@
 
 /* Initialises acl (it must be freed with jl_acl_free whatever the result)
  * and applies, in this order: --requirepass or --requirepass-file (the
- * default user's password, as Redis's requirepass), every line of
- * --aclfile, every --user. Returns 0, or -1 after printing where and why. */
+ * default user's password, as Redis's requirepass), then every line of
+ * --aclfile or every --user (not both). Each line defines its user from
+ * scratch. Returns 0, or -1 after printing where and why. */
 int jl_acl_load(jl_acl_t *acl, const jl_config_t *cfg, jl_acl_known_fn known);
 
 #endif
