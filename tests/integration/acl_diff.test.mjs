@@ -18,10 +18,11 @@
 // hash-table order, which changes each time it starts).
 
 import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRedis, startJugglite, diff, compare, TARGET } from './lib/harness.mjs';
+import { startRedis, startJugglite, diff, compare, TARGET, RawClient } from './lib/harness.mjs';
 
 const TT = { timeout: 120000 };
 const HUNTER2 = 'f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7'; // sha256('hunter2')
@@ -248,5 +249,42 @@ describe('ACL users against redis-server', () => {
       S('a', 'ACL', 'LOG', 'RESET'),
       S('a', 'ACL', 'LOG'),
     ]);
+  });
+});
+
+// jugglite's own side of loading users: no redis-server to compare with.
+describe('ACL users at start', { skip: TARGET === 'redis' }, () => {
+  const start = (args) => startJugglite({ args: [...args, '--port', '-1'], ssePort: null });
+  const file = (name, text) => { const f = path.join(dir, name); writeFileSync(f, text); return f; };
+
+  test('a bad aclfile line, a duplicate user, or --aclfile with --user stops the start', TT, async () => {
+    const bad = file('bad.acl', 'user a on\n\nuser b on +nosuch\n');
+    await assert.rejects(start(['--aclfile', bad]),
+      /bad\.acl:3: Error in ACL SETUSER modifier '\+nosuch': Unknown command or category name in ACL/);
+    await assert.rejects(start(['--aclfile', file('dup.acl', 'user a on\nuser a off\n')]),
+      /dup\.acl:2: Duplicate user 'a' found/);
+    await assert.rejects(start(['--aclfile', file('kw.acl', 'alice on\n')]), /kw\.acl:1: line should start with user keyword/);
+    await assert.rejects(start(['--aclfile', bad, '--user', 'x on']), /--aclfile and --user cannot both be given/);
+    // A --user line may hold a password: a refusal names the user only.
+    const e = await start(['--user', 'carl on >hunter2 +nosuch']).then(() => null, (err) => err);
+    assert.match(e.message, /--user carl: Error in ACL SETUSER modifier '\+nosuch'/);
+    assert.doesNotMatch(e.message.split('output:')[1], /hunter2/);   // the part jugglite printed
+  });
+
+  test('--requirepass-file is the default user\'s password; --user adds users', TT, async () => {
+    const srv = await start(['--requirepass-file', file('pass', 'from-a-file\n'), '--user', 'pub on >p &news -@all +publish']);
+    try {
+      const c = await RawClient.connect({ port: srv.respPort });
+      assert.equal((await c.call(['PING'])).toString(), '-NOAUTH Authentication required.\r\n');
+      assert.equal((await c.call(['AUTH', 'from-a-file\n'])).toString(), '-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+      assert.equal((await c.call(['AUTH', 'from-a-file'])).toString(), '+OK\r\n');
+      assert.equal((await c.call(['AUTH', 'pub', 'p'])).toString(), '+OK\r\n');
+      assert.equal((await c.call(['PUBLISH', 'news', 'x'])).toString(), ':0\r\n');
+      assert.equal((await c.call(['PUBLISH', 'other', 'x'])).toString(),
+        '-NOPERM this user has no permissions to access one of the channels used as arguments\r\n');
+      c.close();
+    } finally {
+      await srv.stop();
+    }
   });
 });
