@@ -761,31 +761,67 @@ static jl_resp_client_t *client_by_addr(jl_resp_t *resp, const char *addr, size_
     return NULL;
 }
 
-static jl_resp_client_t *client_by_id(jl_resp_t *resp, uint64_t id)
+/* CLIENT KILL's new form: ID, USER and SKIPME filters (Redis's others are
+ * a syntax error here), every filter must match; the caller is skipped
+ * unless SKIPME no, and then closed after its reply. */
+typedef struct kill_filter {
+    long long id;                   /* 0: any */
+    const jl_acl_user_t *user;      /* NULL: any */
+    int skipme;
+} kill_filter_t;
+
+static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t *f)
 {
-    JL_LIST_FOREACH(&resp->clients, it) {
-        jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
-        if (other->conn.id == id)
-            return other;
+    *f = (kill_filter_t){.skipme = 1};
+    if ((a->argc - 2) % 2 != 0) {
+        reply_syntax(a);
+        return -1;
     }
-    return NULL;
+    for (size_t i = 2; i < a->argc; i += 2) {
+        if (arg_is(a, i, "ID")) {
+            if (arg_ll(a, i + 1, &f->id) < 0 || f->id <= 0) {
+                jl_resp_error(a->reply, "ERR client-id should be greater than 0");
+                return -1;
+            }
+        } else if (arg_is(a, i, "USER")) {
+            f->user = jl_acl_find(c->resp->acl, a->argv[i + 1], a->len[i + 1]);
+            if (f->user == NULL) {
+                jl_resp_errorf(a->reply, "ERR No such user '%.*s'",
+                               (int)(a->len[i + 1] < 128 ? a->len[i + 1] : 128), a->argv[i + 1]);
+                return -1;
+            }
+        } else if (arg_is(a, i, "SKIPME") && (arg_is(a, i + 1, "yes") || arg_is(a, i + 1, "no"))) {
+            f->skipme = arg_is(a, i + 1, "yes");
+        } else {
+            reply_syntax(a);
+            return -1;
+        }
+    }
+    return 0;
 }
 
-/* CLIENT KILL USER name: that user's clients but the caller (Redis's
- * default SKIPME yes). */
-static void client_kill_user(jl_resp_client_t *c, const args_t *a)
+static void client_kill_filtered(jl_resp_client_t *c, const args_t *a)
 {
-    const jl_acl_user_t *u = jl_acl_find(c->resp->acl, a->argv[3], a->len[3]);
-    if (u == NULL) {
-        jl_resp_errorf(a->reply, "ERR No such user '%.*s'", (int)(a->len[3] < 128 ? a->len[3] : 128),
-                       a->argv[3]);
+    kill_filter_t f;
+    if (parse_kill_filter(c, a, &f) < 0)
         return;
+    long long killed = 0;
+    int self = 0;
+    JL_LIST_FOREACH(&c->resp->clients, it) {
+        jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
+        if (other->conn.closing || other->conn.close_after_flush ||
+            (f.id && other->conn.id != (uint64_t)f.id) || (f.user && other->user != f.user) ||
+            (other == c && f.skipme))
+            continue;
+        killed++;
+        if (other == c)
+            self = 1;
+        else
+            jl_conn_close(&other->conn, "CLIENT KILL");
     }
-    jl_acl_user_t *self = c->user;
-    c->user = NULL;     /* skipped */
-    size_t n = jl_resp_kill_user(c->resp, u, NULL);
-    c->user = self;
-    jl_resp_integer(a->reply, (long long)n);
+    jl_resp_integer(a->reply, killed);
+    if (self)
+        kill_client(c, c);
 }
 
 static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
@@ -801,32 +837,7 @@ static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
         kill_client(c, victim);
         return;
     }
-    if ((a->argc - 2) % 2 != 0) {
-        reply_syntax(a);
-        return;
-    }
-    if (a->argc == 4 && arg_is(a, 2, "USER")) {
-        client_kill_user(c, a);
-        return;
-    }
-    long long id = -1;
-    for (size_t i = 2; i < a->argc; i += 2) {
-        if (!arg_is(a, i, "ID")) {
-            reply_syntax(a);
-            return;
-        }
-        if (arg_ll(a, i + 1, &id) < 0 || id <= 0) {
-            jl_resp_error(a->reply, "ERR client-id should be greater than 0");
-            return;
-        }
-    }
-    jl_resp_client_t *victim = client_by_id(c->resp, (uint64_t)id);
-    if (victim == NULL) {
-        jl_resp_integer(a->reply, 0);
-        return;
-    }
-    jl_resp_integer(a->reply, 1);
-    kill_client(c, victim);
+    client_kill_filtered(c, a);
 }
 
 static void cmd_client_reply(jl_resp_client_t *c, const args_t *a)
@@ -862,6 +873,10 @@ static void cmd_client_help(jl_resp_client_t *c, const args_t *a)
         "    Kill connections. Options are:",
         "    * ID <client-id>",
         "      Kill connections by client id.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
         "LIST",
         "    Return information about client connections.",
         "REPLY (ON|OFF|SKIP)",

@@ -220,6 +220,14 @@ describe('ACL users against redis-server', () => {
       S('a', 'CLIENT', 'KILL', 'USER', 'nosuch'),
       S('a', 'CLIENT', 'KILL', 'USER', 'k1'),
       S('a', 'CLIENT', 'KILL', 'USER', 'k1'),
+      S('a', 'ACL', 'SETUSER', 'k1', 'on', '>p', 'allchannels', '+@all'),
+      S('n', 'AUTH', 'k1', 'p'),
+      S('o', 'AUTH', 'k1', 'p'),
+      S('o', 'CLIENT', 'KILL', 'USER', 'k1', 'SKIPME', 'maybe'),
+      S('o', 'CLIENT', 'KILL', 'USER', 'k1', 'ID', '999999'),
+      S('o', 'CLIENT', 'KILL', 'USER', 'k1', 'FROB', 'x'),
+      S('o', 'CLIENT', 'KILL', 'USER'),
+      S('o', 'CLIENT', 'KILL', 'USER', 'k1', 'SKIPME', 'no'),
       S('a', 'ACL', 'DELUSER', 'k1'),
     ]);
   });
