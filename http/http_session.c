@@ -31,6 +31,7 @@
 #include "http/http_routes.h"
 #include "http/http_types.h"
 #include "http/query.h"
+#include "http/sse_auth.h"
 #include "http/sse_stream.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -490,6 +491,11 @@ static const jl_conn_ops_t http_ops = {
 
 /* ---- the HTTP side ---- */
 
+static size_t user_streams(void *ud, const char *user, size_t len, int kill)
+{
+    return kill ? jl_sse_streams_kill_user(ud, user, len) : jl_sse_streams_count_user(ud, user, len);
+}
+
 jl_http_t *jl_http_new(jl_server_t *srv)
 {
     const jl_config_t *cfg = srv->cfg;
@@ -498,6 +504,8 @@ jl_http_t *jl_http_new(jl_server_t *srv)
     jl_http_response_init(h);
     jl_http_routes_init(h);
     jl_auth_url_init(h);
+    srv->user_streams = user_streams;
+    srv->user_streams_ud = h;
     jl_sse_streams_init(h);
     /* The parser counts the request line and headers against this. */
     http_parser_set_max_header_size((uint32_t)(cfg->max_head > UINT32_MAX ? UINT32_MAX
@@ -509,6 +517,7 @@ void jl_http_free(jl_http_t *h)
 {
     if (h == NULL)
         return;
+    h->srv->user_streams = NULL;
     jl_auth_url_fini(h);
     jl_sse_streams_fini(h);
     jl_http_routes_fini(h);

@@ -36,6 +36,8 @@ void jl_sse_auth_free(jl_http_session_t *s);
  * streams, not the user's access: that lasts as long as their token.
  * Returns how many streams were closed. */
 size_t jl_sse_streams_kill_user(jl_http_t *h, const char *user, size_t len);
+/* How many open streams were opened with a token for user[0..len). */
+size_t jl_sse_streams_count_user(const jl_http_t *h, const char *user, size_t len);
 
 /* The user as a log line may show it: printable ASCII, anything else '?',
  * at most cap - 1 bytes. */

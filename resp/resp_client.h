@@ -12,7 +12,8 @@
  * jl_resp_t is the RESP side's own state, one per server, owned by main.c:
  * the list of clients (CLIENT LIST, CLIENT KILL, INFO), the clients waiting
  * in XREAD BLOCK (resp_stream.c owns those waits) and what the log of
- * refused clients needs. */
+ * refused clients needs, the ACL users (main.c loads them; resp_acl.c
+ * changes them) and the ACL LOG. */
 #ifndef JL_RESP_CLIENT_H
 #define JL_RESP_CLIENT_H
 
@@ -20,6 +21,7 @@
 #include "server/conn.h"
 #include "server/monitor.h"
 #include "server/registry.h"
+#include "server/acl.h"
 
 #include <stdint.h>
 
@@ -32,6 +34,9 @@ typedef struct jl_resp {
     jl_list_t xread_waits;          /* clients in XREAD BLOCK, oldest first (resp_stream.c) */
     size_t nblocked;                /* their number (INFO blocked_clients) */
     /* Clients refused over --max-conns are logged once a second at most. */
+    jl_acl_t *acl;                  /* the users (owned by main.c) */
+    jl_list_t acl_log;              /* struct jl_resp_acl_entry.node, newest first (resp_acl.c) */
+    size_t nacl_log;
 } jl_resp_t;
 
 enum {
@@ -45,6 +50,7 @@ enum {
     JL_RESP_BLOCKED = 1 << 7,       /* waiting for the relay's answer; input paused */
     JL_RESP_EXECUTING = 1 << 8,     /* a command runs: pushes to this client wait */
     JL_RESP_WAIT_SILENT = 1 << 9,   /* the awaited answer is not to be sent (CLIENT REPLY) */
+    JL_RESP_CLOSE_AFTER_REPLY = 1 << 10, /* closed once this command's reply is queued (ACL) */
 };
 
 typedef struct jl_queued_cmd {
@@ -63,6 +69,7 @@ typedef struct jl_resp_client {
     uint8_t proto;                  /* 2 or 3 */
     uint8_t db;
     uint16_t flags;
+    jl_acl_user_t *user;            /* who it is (Redis's c->user): "default" until AUTH */
     char *name;
     char *lib_name, *lib_ver;
     const char *last_cmd;           /* static name of the last command, for CLIENT LIST */

@@ -18,8 +18,10 @@
  * at once, its count is part of the reply; answered later (an upstream),
  * the client blocks -- its input paused -- until publish_done. */
 #include "resp/resp_commands.h"
+#include "resp/resp_acl.h"
 #include "resp/resp_docs.h"
 #include "resp/resp_info.h"
+#include "resp/resp_session.h"
 #include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/glob.h"
@@ -426,16 +428,6 @@ static void cmd_echo(jl_resp_client_t *c, const args_t *a)
     jl_resp_bulk(a->reply, a->argv[1], a->len[1]);
 }
 
-static int check_password(jl_resp_client_t *c, const char *user, size_t ulen, const char *pass, size_t plen)
-{
-    const char *want = c->resp->srv->cfg->requirepass;
-    if (user && !(ulen == 7 && memcmp(user, "default", 7) == 0))
-        return 0;
-    if (want == NULL)
-        return 1;   /* the default user has no password: anything goes */
-    return strlen(want) == plen && memcmp(want, pass, plen) == 0;
-}
-
 /* Marks argument i for MONITOR as "(redacted)". Redis redacts where a
  * handler consumes a secret, so an AUTH or HELLO refused before that point
  * (a syntax error, a bad protocol version) shows its arguments: so do we. */
@@ -445,20 +437,17 @@ static void redact(const args_t *a, size_t i)
         a->redacted[i] = 1;
 }
 
-/* Redis's ACLAuthenticateUser: success authenticates the client; a failure
- * is logged with the peer ('how' names the command), never the password. */
 static int authenticate(jl_resp_client_t *c, const char *user, size_t ulen, const char *pass,
                         size_t plen, const char *how)
 {
-    if (check_password(c, user, ulen, pass, plen)) {
-        c->flags |= JL_RESP_AUTHED;
-        return 1;
-    }
-    char peer[128];
-    jl_conn_peer(&c->conn, peer, sizeof peer);
-    jl_log_info("failed %s from client id=%llu %s: wrong password or unknown user", how,
-                (unsigned long long)c->conn.id, peer);
-    return 0;
+    return jl_resp_acl_auth(c, user, ulen, pass, plen, how);
+}
+
+/* The default user needs no password: AUTH <password> makes no sense. */
+static int default_nopass(jl_resp_client_t *c)
+{
+    const jl_acl_user_t *def = jl_acl_find(c->resp->acl, "default", 7);
+    return def == NULL || def->nopass;
 }
 
 static void cmd_auth(jl_resp_client_t *c, const args_t *a)
@@ -470,7 +459,7 @@ static void cmd_auth(jl_resp_client_t *c, const args_t *a)
     /* Redis redacts the first argument whatever it is (a password, or in
      * the two-argument form the user name), then the password. */
     redact(a, 1);
-    if (a->argc == 2 && c->resp->srv->cfg->requirepass == NULL) {
+    if (a->argc == 2 && default_nopass(c)) {
         jl_resp_error(a->reply, "ERR AUTH <password> called without any password configured for the "
                          "default user. Are you sure your configuration is correct?");
         return;
@@ -610,8 +599,8 @@ static void cmd_reset(jl_resp_client_t *c, const args_t *a)
     c->db = 0;
     set_name(c, NULL, 0);
     c->flags &= (uint16_t)~(JL_RESP_REPLY_OFF | JL_RESP_REPLY_SKIP | JL_RESP_REPLY_SKIP_NEXT);
-    if (c->resp->srv->cfg->requirepass)
-        c->flags &= (uint16_t)~JL_RESP_AUTHED;
+    /* Back to the default user, authenticated only if it needs no password. */
+    jl_resp_session_login_default(c);
     jl_resp_simple(a->reply, "RESET");
 }
 
@@ -776,14 +765,84 @@ static jl_resp_client_t *client_by_addr(jl_resp_t *resp, const char *addr, size_
     return NULL;
 }
 
-static jl_resp_client_t *client_by_id(jl_resp_t *resp, uint64_t id)
+/* CLIENT KILL's new form: ID, USER and SKIPME filters (Redis's others are
+ * a syntax error here), every filter must match; the caller is skipped
+ * unless SKIPME no, and then closed after its reply. */
+typedef struct kill_filter {
+    long long id;                   /* 0: any */
+    const jl_acl_user_t *user;      /* NULL: any */
+    const char *name;               /* USER's argument, NULL: none */
+    size_t name_len;
+    int skipme;
+} kill_filter_t;
+
+/* How many SSE streams a token's user has; kill: end them too. */
+static size_t streams_of(jl_resp_client_t *c, const char *user, size_t len, int kill)
 {
-    JL_LIST_FOREACH(&resp->clients, it) {
-        jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
-        if (other->conn.id == id)
-            return other;
+    jl_server_t *srv = c->resp->srv;
+    return srv->user_streams ? srv->user_streams(srv->user_streams_ud, user, len, kill) : 0;
+}
+
+static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t *f)
+{
+    *f = (kill_filter_t){.skipme = 1};
+    if ((a->argc - 2) % 2 != 0) {
+        reply_syntax(a);
+        return -1;
     }
-    return NULL;
+    for (size_t i = 2; i < a->argc; i += 2) {
+        if (arg_is(a, i, "ID")) {
+            if (arg_ll(a, i + 1, &f->id) < 0 || f->id <= 0) {
+                jl_resp_error(a->reply, "ERR client-id should be greater than 0");
+                return -1;
+            }
+        } else if (arg_is(a, i, "USER")) {
+            f->user = jl_acl_find(c->resp->acl, a->argv[i + 1], a->len[i + 1]);
+            f->name = a->argv[i + 1];
+            f->name_len = a->len[i + 1];
+            /* A token's user has SSE streams and no ACL entry: not "no such user". */
+            if (f->user == NULL && streams_of(c, f->name, f->name_len, 0) > 0)
+                continue;
+            if (f->user == NULL) {
+                jl_resp_errorf(a->reply, "ERR No such user '%.*s'",
+                               (int)(a->len[i + 1] < 128 ? a->len[i + 1] : 128), a->argv[i + 1]);
+                return -1;
+            }
+        } else if (arg_is(a, i, "SKIPME") && (arg_is(a, i + 1, "yes") || arg_is(a, i + 1, "no"))) {
+            f->skipme = arg_is(a, i + 1, "yes");
+        } else {
+            reply_syntax(a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void client_kill_filtered(jl_resp_client_t *c, const args_t *a)
+{
+    kill_filter_t f;
+    if (parse_kill_filter(c, a, &f) < 0)
+        return;
+    long long killed = 0;
+    int self = 0;
+    /* USER also ends the browsers' streams opened with that user's token. */
+    if (f.name && f.id == 0)
+        killed += (long long)streams_of(c, f.name, f.name_len, 1);
+    JL_LIST_FOREACH(&c->resp->clients, it) {
+        jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
+        if (other->conn.closing || other->conn.close_after_flush ||
+            (f.id && other->conn.id != (uint64_t)f.id) ||
+            (f.name && (f.user == NULL || other->user != f.user)) || (other == c && f.skipme))
+            continue;
+        killed++;
+        if (other == c)
+            self = 1;
+        else
+            jl_conn_close(&other->conn, "CLIENT KILL");
+    }
+    jl_resp_integer(a->reply, killed);
+    if (self)
+        kill_client(c, c);
 }
 
 static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
@@ -799,28 +858,7 @@ static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
         kill_client(c, victim);
         return;
     }
-    if ((a->argc - 2) % 2 != 0) {
-        reply_syntax(a);
-        return;
-    }
-    long long id = -1;
-    for (size_t i = 2; i < a->argc; i += 2) {
-        if (!arg_is(a, i, "ID")) {
-            reply_syntax(a);
-            return;
-        }
-        if (arg_ll(a, i + 1, &id) < 0 || id <= 0) {
-            jl_resp_error(a->reply, "ERR client-id should be greater than 0");
-            return;
-        }
-    }
-    jl_resp_client_t *victim = client_by_id(c->resp, (uint64_t)id);
-    if (victim == NULL) {
-        jl_resp_integer(a->reply, 0);
-        return;
-    }
-    jl_resp_integer(a->reply, 1);
-    kill_client(c, victim);
+    client_kill_filtered(c, a);
 }
 
 static void cmd_client_reply(jl_resp_client_t *c, const args_t *a)
@@ -856,6 +894,10 @@ static void cmd_client_help(jl_resp_client_t *c, const args_t *a)
         "    Kill connections. Options are:",
         "    * ID <client-id>",
         "      Kill connections by client id.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
         "LIST",
         "    Return information about client connections.",
         "REPLY (ON|OFF|SKIP)",
@@ -1186,10 +1228,39 @@ static void cmd_xread(jl_resp_client_t *c, const args_t *a)
     jl_resp_stream_read(c, a->argc, a->argv, a->len, a->reply);
 }
 
+/* ---- ACL (resp_acl.c) ---- */
+
+static void cmd_acl_cat(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "cat", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_deluser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "deluser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_genpass(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "genpass", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_help(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "help", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_getuser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "getuser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_list(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "list", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_log(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "log", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_setuser(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "setuser", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_users(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "users", a->argc, a->argv, a->len, a->reply); }
+static void cmd_acl_whoami(jl_resp_client_t *c, const args_t *a) { jl_resp_acl_command(c, "whoami", a->argc, a->argv, a->len, a->reply); }
+
 /* ---- the table ---- */
 
 #define CONN_ACL "@fast @connection"
 #define PS_FLAGS "pubsub noscript loading stale"
+
+#define ACL_ADMIN .flags = CMD_ADMIN, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"
+
+static const command_t acl_subs[] = {
+    {.name = "cat", .arity = -2, .proc = cmd_acl_cat, .info_flags = "noscript loading stale", .acl = "@slow"},
+    {.name = "deluser", .arity = -3, .proc = cmd_acl_deluser, ACL_ADMIN},
+    {.name = "genpass", .arity = -2, .proc = cmd_acl_genpass, .info_flags = "noscript loading stale", .acl = "@slow"},
+    {.name = "getuser", .arity = 3, .proc = cmd_acl_getuser, ACL_ADMIN},
+    {.name = "help", .arity = 2, .proc = cmd_acl_help, .info_flags = "loading stale", .acl = "@slow"},
+    {.name = "list", .arity = 2, .proc = cmd_acl_list, ACL_ADMIN},
+    {.name = "log", .arity = -2, .proc = cmd_acl_log, ACL_ADMIN},
+    {.name = "setuser", .arity = -3, .proc = cmd_acl_setuser, ACL_ADMIN},
+    {.name = "users", .arity = 2, .proc = cmd_acl_users, ACL_ADMIN},
+    {.name = "whoami", .arity = 2, .proc = cmd_acl_whoami, .info_flags = "noscript loading stale", .acl = "@slow"},
+    {0},
+};
 
 static const command_t pubsub_subs[] = {
     {.name = "channels", .arity = -2, .proc = cmd_pubsub_channels, .info_flags = "pubsub loading stale", .acl = "@pubsub @slow"},
@@ -1230,6 +1301,7 @@ static const command_t command_subs[] = {
 };
 
 static const command_t command_table[] = {
+    {.name = "acl", .arity = -2, .subs = acl_subs, .info_flags = "", .acl = "@slow"},
     {.name = "auth", .arity = -2, .flags = CMD_NOAUTH, .proc = cmd_auth, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "client", .arity = -2, .subs = client_subs, .info_flags = "", .acl = "@slow"},
     {.name = "command", .arity = -1, .proc = cmd_command, .subs = command_subs, .info_flags = "loading stale", .acl = "@slow @connection"},
@@ -1387,6 +1459,15 @@ static unsigned execute(jl_resp_client_t *c, const args_t *a, int in_exec)
                 c->flags |= JL_RESP_DIRTY_EXEC;
             return 0;
         }
+        /* Redis's ACL check: commands usable before AUTH skip the command
+         * rule, never the channel rule. */
+        if (!(flags & CMD_NOAUTH) &&
+            jl_resp_acl_check(c, parent ? parent->name : cmd->name, parent ? cmd->name : NULL,
+                              cmd->acl, a->argc, a->argv, a->len, a->reply) < 0) {
+            if (c->flags & JL_RESP_MULTI)
+                c->flags |= JL_RESP_DIRTY_EXEC;
+            return 0;
+        }
         if (c->proto == 2 && jl_resp_client_all_subs(c) > 0 && !(flags & CMD_PUBSUB_OK)) {
             char name[64];
             full_name(cmd, parent, name, sizeof name);
@@ -1425,6 +1506,32 @@ void jl_resp_execute(jl_resp_client_t *c, size_t argc, const char **argv, const 
     commit(c);
     if (!(c->flags & JL_RESP_BLOCKED))
         release_deferred(c);
+    if (c->flags & JL_RESP_CLOSE_AFTER_REPLY)
+        jl_conn_close_after_flush(&c->conn);
+}
+
+void jl_resp_commands_each(void (*fn)(void *ud, const char *name, const char *cats), void *ud)
+{
+    for (const command_t *cmd = command_table; cmd->name; cmd++) {
+        if (cmd->subs == NULL) {
+            fn(ud, cmd->name, cmd->acl);
+            continue;
+        }
+        for (const command_t *sub = cmd->subs; sub->name; sub++) {
+            char name[64];
+            full_name(sub, cmd, name, sizeof name);
+            fn(ud, name, sub->acl);
+        }
+    }
+}
+
+int jl_resp_command_known(const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    const command_t *cmd = lookup(command_table, name, bar ? (size_t)(bar - name) : len);
+    if (cmd == NULL || bar == NULL)
+        return cmd != NULL;
+    return cmd->subs && lookup(cmd->subs, bar + 1, len - (size_t)(bar - name) - 1) != NULL;
 }
 
 void jl_resp_discard_multi(jl_resp_client_t *c)

@@ -15,6 +15,7 @@
  * line about it, as from Redis. */
 #include "resp/resp_session.h"
 #include "resp/resp_commands.h"
+#include "resp/resp_acl.h"
 #include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/log.h"
@@ -193,11 +194,22 @@ static const jl_monitor_sink_ops_t client_monitor_ops = {.deliver = client_monit
 
 /* ---- the RESP side ---- */
 
-jl_resp_t *jl_resp_new(jl_server_t *srv)
+void jl_resp_session_login_default(jl_resp_client_t *c)
+{
+    c->user = jl_acl_find(c->resp->acl, "default", 7);
+    if (c->user->nopass && c->user->enabled)
+        c->flags |= JL_RESP_AUTHED;
+    else
+        c->flags &= (uint16_t)~JL_RESP_AUTHED;
+}
+
+jl_resp_t *jl_resp_new(jl_server_t *srv, jl_acl_t *acl)
 {
     jl_resp_t *resp = jl_calloc(1, sizeof *resp);
     resp->srv = srv;
+    resp->acl = acl;
     jl_list_init(&resp->clients);
+    jl_list_init(&resp->acl_log);
     jl_resp_stream_init(resp);
     return resp;
 }
@@ -207,6 +219,7 @@ void jl_resp_free(jl_resp_t *resp)
     if (resp == NULL)
         return;
     jl_resp_stream_fini(resp);
+    jl_resp_acl_log_free(resp);
     free(resp);
 }
 
@@ -224,8 +237,7 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     jl_monitor_sink_init(&c->monitor, &client_monitor_ops);
     c->resp = resp;
     c->proto = 2;
-    if (srv->cfg->requirepass == NULL)
-        c->flags |= JL_RESP_AUTHED;
+    jl_resp_session_login_default(c);
     jl_list_push(&resp->clients, &c->node);
     resp->nclients++;
     resp->srv->stats.resp_clients++;

@@ -10,7 +10,11 @@
 
 typedef struct jl_server jl_server_t;
 
-jl_resp_t *jl_resp_new(jl_server_t *srv);
+/* acl: the users (must outlive the RESP side). */
+jl_resp_t *jl_resp_new(jl_server_t *srv, jl_acl_t *acl);
+/* Makes c the default user, authenticated if that needs no password
+ * (a new connection, RESET). */
+void jl_resp_session_login_default(jl_resp_client_t *c);
 /* After jl_server_close_all: no client may be left. NULL is a no-op. */
 void jl_resp_free(jl_resp_t *resp);
 /* jl_accept_fn for the RESP listeners (ud: the jl_resp_t). over_cap:

@@ -74,6 +74,12 @@ static const opt_t options[] = {
      .metavar = "PATH", .help = "also listen on a unix socket"},
     {.name = "requirepass", .kind = OPT_STRING, .at = FIELD(requirepass),
      .metavar = "PASS", .help = "clients must AUTH with this password"},
+    {.name = "requirepass-file", .kind = OPT_PATH, .at = FIELD(requirepass_file),
+     .metavar = "PATH", .help = "... the password read from this file (first line)"},
+    {.name = "aclfile", .kind = OPT_PATH, .at = FIELD(aclfile),
+     .metavar = "PATH", .help = "ACL users, one Redis 'user NAME rules...' line each"},
+    {.name = "user", .kind = OPT_REPEAT, .at = FIELD(users), .count_at = FIELD(n_users),
+     .metavar = "RULES", .help = "an ACL user: 'alice on >pass &chat:* +@pubsub' (repeatable)"},
 
     {.heading = "SSE (HTTP) listener:",
      .name = "address", .flag = 'a', .kind = OPT_STRING, .at = FIELD(address), .def = "0.0.0.0",

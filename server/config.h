@@ -16,6 +16,10 @@ typedef struct jl_config {
     int resp_port;              /* -1: no TCP RESP listener */
     char *resp_socket;
     char *requirepass;
+    char *requirepass_file;     /* the default user's password, read at start */
+    char *aclfile;              /* Redis aclfile: "user NAME rules..." lines */
+    char **users;               /* --user: "NAME rules..." each */
+    size_t n_users;
     /* SSE / HTTP listener */
     char *address;
     int port;                   /* -1: no TCP HTTP listener */

@@ -7,7 +7,9 @@
  * reverse: connections first, then the protocols' state, then the runtime. */
 #include "http/http_session.h"
 #include "resp/redis_url.h"
+#include "resp/resp_acl.h"
 #include "resp/resp_session.h"
+#include "server/acl_load.h"
 #include "resp/upstream.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -139,7 +141,7 @@ static int load_tokens(const jl_config_t *cfg, jl_token_keys_t **keys)
     return -1;
 }
 
-static int serve(jl_config_t *cfg, int argc, char **argv)
+static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
 {
     jl_token_keys_t *keys;
     if (load_tokens(cfg, &keys) < 0)
@@ -149,7 +151,7 @@ static int serve(jl_config_t *cfg, int argc, char **argv)
     reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
     ev_signal_init(&reload.sighup, on_sighup, SIGHUP);
     ev_signal_start(srv->loop, &reload.sighup);
-    jl_resp_t *resp = jl_resp_new(srv);
+    jl_resp_t *resp = jl_resp_new(srv, acl);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
     int rc = 1;
@@ -190,15 +192,26 @@ int main(int argc, char **argv)
     }
     if (cfg.test_config) {
         jl_token_keys_t *keys;
+        jl_acl_t acl;
         rc = load_tokens(&cfg, &keys) < 0 ? 2 : 0;
         jl_token_keys_free(keys);
+        if (jl_acl_load(&acl, &cfg, jl_resp_command_known) < 0)
+            rc = 2;
+        jl_acl_free(&acl);
         if (rc == 0)
             printf("jugglite: the configuration is valid\n");
         jl_config_free(&cfg);
         return rc;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
-    rc = serve(&cfg, argc, argv);
+    jl_acl_t acl;
+    if (jl_acl_load(&acl, &cfg, jl_resp_command_known) < 0) {
+        jl_acl_free(&acl);
+        jl_config_free(&cfg);
+        return 2;
+    }
+    rc = serve(&cfg, &acl, argc, argv);
+    jl_acl_free(&acl);
     jl_config_free(&cfg);
     return rc;
 }

@@ -46,6 +46,11 @@ struct jl_server {
     jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
     jl_relay_t local_relay;
     jl_token_keys_t *tokens;    /* --token-key: set and freed by main.c; NULL: no tokens */
+    /* Counts (kill: ends) the SSE streams of a token's user, so that CLIENT
+     * KILL USER reaches browsers too; installed by the HTTP side, NULL
+     * without one. */
+    size_t (*user_streams)(void *ud, const char *user, size_t len, int kill);
+    void *user_streams_ud;
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */

@@ -207,6 +207,22 @@ describe('tokens', { skip: TARGET === 'redis' && 'jugglite only' }, () => {
     assert.equal((await post('chat:a', null, `jugglite_token=${hs()}`)).status, 401);
   });
 
+  test('CLIENT KILL USER ends the streams opened with that user\'s token (counted with the RESP clients)', T, async () => {
+    const mine = await open(srv.ssePort, ASK, { Authorization: `Bearer ${hs()}` });
+    const other = await open(srv.ssePort, ASK, { Authorization: `Bearer ${hs(claims({ sub: 'bob' }))}` });
+    const c = await RawClient.connect(srv.respPort);
+    try {
+      assert.equal((await c.call(['CLIENT', 'KILL', 'USER', 'alice'])).toString(), ':1\r\n');
+      await mine.waitClose(5000);
+      assert.ok(!other.closed, "bob's stream stays");
+      // a name with neither an ACL user nor a stream: Redis's error
+      assert.equal((await c.call(['CLIENT', 'KILL', 'USER', 'nobody'])).toString(), "-ERR No such user 'nobody'\r\n");
+    } finally {
+      c.close();
+      other.close();
+    }
+  });
+
   test('the query token is in no log line', T, async () => {
     const tok = es();
     const c = await open(srv.ssePort, `?channel=chat:q&access_token=${tok}`);

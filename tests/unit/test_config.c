@@ -211,6 +211,9 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_int_equal(a->resp_port, b->resp_port);
     assert_strings_equal(a->resp_socket, b->resp_socket);
     assert_strings_equal(a->requirepass, b->requirepass);
+    assert_strings_equal(a->requirepass_file, b->requirepass_file);
+    assert_strings_equal(a->aclfile, b->aclfile);
+    assert_lists_equal(a->users, a->n_users, b->users, b->n_users);
     assert_strings_equal(a->address, b->address);
     assert_int_equal(a->port, b->port);
     assert_strings_equal(a->socket, b->socket);
@@ -335,7 +338,8 @@ static void test_config_help_defaults_are_the_defaults(void **state)
 /* Every option, each with a value that is not its default. */
 static const char *const every_option[] = {
     "--resp-address", "10.0.0.1", "--resp-port", "7000", "--resp-socket", "/run/r.sock",
-    "--requirepass", "sesame", "--address", "10.0.0.2", "--port", "8080",
+    "--requirepass", "sesame", "--requirepass-file", "/run/pass", "--aclfile", "/etc/users.acl",
+    "--user", "alice on >x +@pubsub", "--user", "bob on nopass", "--address", "10.0.0.2", "--port", "8080",
     "--socket", "/run/h.sock", "--path", "/events", "--keepalive", "2.5",
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
     "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
@@ -365,6 +369,11 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->resp_port, 7000);
     assert_string_equal(c->resp_socket, "/run/r.sock");
     assert_string_equal(c->requirepass, "sesame");
+    assert_string_equal(c->requirepass_file, "/run/pass");
+    assert_string_equal(c->aclfile, "/etc/users.acl");
+    assert_int_equal(c->n_users, 2);
+    assert_string_equal(c->users[0], "alice on >x +@pubsub");
+    assert_string_equal(c->users[1], "bob on nopass");
     assert_string_equal(c->address, "10.0.0.2");
     assert_int_equal(c->port, 8080);
     assert_string_equal(c->socket, "/run/h.sock");
@@ -463,7 +472,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 56);
+    assert_int_equal(options, 59);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
