@@ -505,7 +505,8 @@ jl_http_t *jl_http_new(jl_server_t *srv)
     jl_http_routes_init(h);
     jl_auth_url_init(h);
     srv->user_streams = user_streams;
-    srv->user_streams_ud = h;
+    srv->describe_streams = jl_sse_streams_describe;
+    srv->streams_ud = h;
     jl_sse_streams_init(h);
     /* The parser counts the request line and headers against this. */
     http_parser_set_max_header_size((uint32_t)(cfg->max_head > UINT32_MAX ? UINT32_MAX
@@ -518,6 +519,7 @@ void jl_http_free(jl_http_t *h)
     if (h == NULL)
         return;
     h->srv->user_streams = NULL;
+    h->srv->describe_streams = NULL;
     jl_auth_url_fini(h);
     jl_sse_streams_fini(h);
     jl_http_routes_fini(h);

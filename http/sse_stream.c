@@ -868,3 +868,34 @@ void jl_sse_streams_fini(jl_http_t *h)
     jl_sse_auth_fini(h);
     jl_buf_free(&h->scratch);
 }
+
+/* ---- CLIENT LIST ---- */
+
+void jl_sse_streams_describe(void *ud, jl_buf_t *out)
+{
+    jl_http_t *h = ud;
+    double now = ev_now(h->srv->loop);
+    JL_LIST_FOREACH(&h->streams, it) {
+        jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
+        const jl_conn_t *c = &s->conn;
+        char peer[128], local[128], user[128];
+        size_t ulen = 0;
+        const char *u = jl_sse_auth_user(s, &ulen);
+        jl_conn_peer(c, peer, sizeof peer);
+        jl_conn_local(c, local, sizeof local);
+        jl_sse_auth_loggable(u ? u : "", u ? ulen : 0, user, sizeof user);
+        for (char *p = user; *p; p++)
+            if (*p == ' ' || *p == '=')
+                *p = '?';   /* CLIENT LIST is split on both */
+        jl_buf_printf(out,
+                      "id=%llu addr=%s laddr=%s fd=%d name= age=%lld idle=%lld flags=E db=0 "
+                      "sub=%zu psub=%zu ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                      "multi-mem=0 rbs=0 rbp=0 obl=0 oll=%u omem=%zu tot-mem=%zu events=r%s "
+                      "cmd=stream user=%s redir=-1 resp=sse lib-name= lib-ver=\n",
+                      (unsigned long long)c->id, peer, local, c->fd,
+                      (long long)(now - c->created), (long long)(now - c->last_active),
+                      (size_t)s->sink.nsubs[JL_NS_CHANNEL], (size_t)s->sink.nsubs[JL_NS_PATTERN],
+                      c->out.count - c->out.head, c->out.bytes, sizeof *s + c->out.bytes,
+                      jl_outq_empty(&c->out) ? "" : "w", user);
+    }
+}

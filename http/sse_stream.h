@@ -31,6 +31,10 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s);
  * for it; the stream starts, is refused (403) or shed. */
 struct jl_auth_decision;
 void jl_sse_stream_decided(jl_http_session_t *s, const struct jl_auth_decision *d);
+/* CLIENT LIST's lines for every stream (ud: the jl_http_t), in Redis's
+ * shape: flags=E, cmd=stream, user= the token's sub (empty without one),
+ * resp=sse. */
+void jl_sse_streams_describe(void *ud, jl_buf_t *out);
 /* Input on a stream: dropped; a peer that keeps talking is closed. */
 void jl_sse_stream_input(jl_http_session_t *s);
 /* Server shutdown: queue "retry:" so the browser reconnects (elsewhere)

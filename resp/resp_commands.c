@@ -738,6 +738,10 @@ static void cmd_client_list(jl_resp_client_t *c, const args_t *a)
     jl_buf_t out = {0};
     JL_LIST_FOREACH(&c->resp->clients, it)
         jl_resp_describe(JL_CONTAINER_OF(it, jl_resp_client_t, node), &out);
+    /* Browsers too, in the same shape (docs/architecture.md, "Beyond Redis"). */
+    jl_server_t *srv = c->resp->srv;
+    if (srv->describe_streams)
+        srv->describe_streams(srv->streams_ud, &out);
     jl_resp_verbatim(a->reply, c->proto, out.data ? out.data : "", out.len);
     jl_buf_free(&out);
 }
@@ -780,7 +784,7 @@ typedef struct kill_filter {
 static size_t streams_of(jl_resp_client_t *c, const char *user, size_t len, int kill)
 {
     jl_server_t *srv = c->resp->srv;
-    return srv->user_streams ? srv->user_streams(srv->user_streams_ud, user, len, kill) : 0;
+    return srv->user_streams ? srv->user_streams(srv->streams_ud, user, len, kill) : 0;
 }
 
 static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t *f)

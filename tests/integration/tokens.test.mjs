@@ -212,6 +212,16 @@ describe('tokens', { skip: TARGET === 'redis' && 'jugglite only' }, () => {
     const other = await open(srv.ssePort, ASK, { Authorization: `Bearer ${hs(claims({ sub: 'bob' }))}` });
     const c = await RawClient.connect(srv.respPort);
     try {
+      // CLIENT LIST shows the browsers beside the Redis clients, with their user.
+      const list = (await c.call(['CLIENT', 'LIST'])).toString();
+      const streams = list.split('\n').filter((l) => / cmd=stream /.test(l));
+      assert.equal(streams.length, 2, list);
+      for (const [u, l] of [['alice', streams.find((x) => / user=alice /.test(x))], ['bob', streams.find((x) => / user=bob /.test(x))]]) {
+        assert.ok(l, `a line for ${u}: ${list}`);
+        assert.match(l, /^(\$\d+\r\n)?id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=\d+ name= age=\d+ idle=\d+ flags=E db=0 sub=2 psub=0 ssub=0 /);
+        assert.match(l, / resp=sse /);
+      }
+      assert.match(list, / flags=N .* cmd=\S*list /, 'and the RESP client itself');
       assert.equal((await c.call(['CLIENT', 'KILL', 'USER', 'alice'])).toString(), ':1\r\n');
       await mine.waitClose(5000);
       assert.ok(!other.closed, "bob's stream stays");
