@@ -296,3 +296,85 @@ describe('ACL users at start', { skip: TARGET === 'redis' }, () => {
     }
   });
 });
+
+// Redis's own tests/unit/acl.tcl, its cases about pub/sub channels, each
+// run on both servers as a differential script (the same commands, the
+// replies and the closed connections compared): the tcl file asserts what
+// Redis answers, and here jugglite must answer the same bytes. Users and
+// channel names are the tcl's; "default" has no password here (the aclfile).
+describe("acl.tcl's pub/sub cases against redis-server", () => {
+  const PS = ['ACL', 'SETUSER', 'psuser', 'on', '>pspass', '+acl', '+client', '+@pubsub'];
+  test('by default a new user can publish and subscribe to no channel, shard channel or pattern', TT, async () => {
+    await run('tcl-default-none', [
+      S('a', ...PS),
+      S('p', 'AUTH', 'psuser', 'pspass'),
+      S('p', 'PUBLISH', 'foo', 'bar'),
+      S('p', 'SPUBLISH', 'foo', 'bar'),
+      S('d', 'SUBSCRIBE', 'foo'), S('d', 'UNSUBSCRIBE'),
+      S('d', 'AUTH', 'psuser', 'pspass'), S('d', 'SUBSCRIBE', 'foo'),
+      S('e', 'SSUBSCRIBE', 'foo'), S('e', 'SUNSUBSCRIBE'),
+      S('e', 'AUTH', 'psuser', 'pspass'), S('e', 'SSUBSCRIBE', 'foo'),
+      S('f', 'PSUBSCRIBE', 'bar*'), S('f', 'PUNSUBSCRIBE'),
+      S('f', 'AUTH', 'psuser', 'pspass'), S('f', 'PSUBSCRIBE', 'bar*'),
+      S('a', 'ACL', 'DELUSER', 'psuser'),
+    ]);
+  });
+
+  test('publishing and subscribing to a subset of channels, shard channels and patterns; MULTI', TT, async () => {
+    await run('tcl-subset', [
+      S('a', ...PS),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&foo:1', '&bar:*', '+multi', '+discard'),
+      S('p', 'AUTH', 'psuser', 'pspass'),
+      S('p', 'PUBLISH', 'foo:1', 'somemessage'), S('p', 'PUBLISH', 'bar:2', 'anothermessage'),
+      S('p', 'PUBLISH', 'zap:3', 'nosuchmessage'),
+      S('p', 'SPUBLISH', 'foo:1', 'somemessage'), S('p', 'SPUBLISH', 'bar:2', 'anothermessage'),
+      S('p', 'SPUBLISH', 'zap:3', 'nosuchmessage'),
+      S('p', 'MULTI'), S('p', 'PUBLISH', 'notexits', 'helloworld'), S('p', 'DISCARD'),
+      S('p', 'MULTI'), S('p', 'SUBSCRIBE', 'notexits', 'foo:1'), S('p', 'DISCARD'),
+      S('p', 'MULTI'), S('p', 'PSUBSCRIBE', 'notexits:*', 'bar:*'), S('p', 'DISCARD'),
+      S('s', 'AUTH', 'psuser', 'pspass'),
+      S('s', 'SUBSCRIBE', 'foo:1'), S('s', 'SUBSCRIBE', 'bar:2'), S('s', 'SUBSCRIBE', 'zap:3'),
+      S('t', 'AUTH', 'psuser', 'pspass'),
+      S('t', 'SSUBSCRIBE', 'foo:1'), S('t', 'SSUBSCRIBE', 'bar:2'), S('t', 'SSUBSCRIBE', 'zap:3'),
+      S('u', 'AUTH', 'psuser', 'pspass'),
+      S('u', 'PSUBSCRIBE', 'foo:1'), S('u', 'PSUBSCRIBE', 'bar:*'), S('u', 'PSUBSCRIBE', 'bar:baz'),
+      S('a', 'ACL', 'DELUSER', 'psuser'),
+    ]);
+  });
+
+  test('resetchannels is listed before the channels', TT, async () => {
+    await run('tcl-resetchannels-prefix', [
+      S('a', 'ACL', 'SETUSER', 'hpuser', 'on', 'nopass', 'resetchannels', '&foo', '+@all'),
+      S('a', 'ACL', 'GETUSER', 'hpuser'),
+      S('h', 'AUTH', 'hpuser', 'pass'),
+      S('h', 'PUBLISH', 'foo', 'bar'), S('h', 'PUBLISH', 'bar', 'game'),
+      S('a', 'ACL', 'DELUSER', 'hpuser'),
+    ]);
+  });
+
+  test('subscribers are killed when revoked of channel, shard channel, pattern and allchannels permission; pardoned when they keep them', TT, async () => {
+    await run('tcl-revoke', [
+      S('a', ...PS),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&foo:1'),
+      S('c1', 'AUTH', 'psuser', 'pspass'), S('c1', 'CLIENT', 'SETNAME', 'deathrow'), S('c1', 'SUBSCRIBE', 'foo:1'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&foo:1'),
+      S('c2', 'AUTH', 'psuser', 'pspass'), S('c2', 'CLIENT', 'SETNAME', 'deathrow'), S('c2', 'SSUBSCRIBE', 'foo:1'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&bar:*'),
+      S('c3', 'AUTH', 'psuser', 'pspass'), S('c3', 'CLIENT', 'SETNAME', 'deathrow'), S('c3', 'PSUBSCRIBE', 'bar:*'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'allchannels'),
+      S('c4', 'AUTH', 'psuser', 'pspass'), S('c4', 'CLIENT', 'SETNAME', 'deathrow'), S('c4', 'PSUBSCRIBE', 'foo'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&foo:1', '&bar:*', '&orders'),
+      S('c5', 'AUTH', 'psuser', 'pspass'), S('c5', 'CLIENT', 'SETNAME', 'pardoned'),
+      S('c5', 'SUBSCRIBE', 'foo:1'), S('c5', 'SSUBSCRIBE', 'orders'), S('c5', 'PSUBSCRIBE', 'bar:*'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'resetchannels', '&foo:1', '&bar:*', '&orders', '&baz:qaz', '&zoo:*'),
+      S('c5', 'PING'),
+      S('a', 'ACL', 'SETUSER', 'psuser', 'allchannels'),
+      S('c5', 'PING'),
+      S('a', 'ACL', 'DELUSER', 'psuser'),
+    ]);
+  });
+});
