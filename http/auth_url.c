@@ -248,7 +248,9 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     cache_put(a, p->key, p->key_len, &d);
     jl_http_session_t *s = p->s;
     pending_free(p);
-    jl_sse_stream_decided(s, &d);
+    /* A browser that left meanwhile: its session is closing, nothing to start. */
+    if (!s->conn.closing)
+        jl_sse_stream_decided(s, &d);
     jl_auth_decision_clear(&d);
 }
 
