@@ -871,13 +871,23 @@ void jl_sse_streams_fini(jl_http_t *h)
 
 /* ---- CLIENT LIST ---- */
 
-void jl_sse_streams_describe(void *ud, jl_buf_t *out)
+static int id_listed(uint64_t id, const uint64_t *ids, size_t nids)
+{
+    for (size_t i = 0; i < nids; i++)
+        if (ids[i] == id)
+            return 1;
+    return nids == 0;
+}
+
+void jl_sse_streams_describe(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids)
 {
     jl_http_t *h = ud;
     double now = ev_now(h->srv->loop);
     JL_LIST_FOREACH(&h->streams, it) {
         jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
         const jl_conn_t *c = &s->conn;
+        if (!id_listed(c->id, ids, nids))
+            continue;
         char peer[128], local[128], user[128];
         size_t ulen = 0;
         const char *u = jl_sse_auth_user(s, &ulen);

@@ -34,7 +34,7 @@ void jl_sse_stream_decided(jl_http_session_t *s, const struct jl_auth_decision *
 /* CLIENT LIST's lines for every stream (ud: the jl_http_t), in Redis's
  * shape: flags=E, cmd=stream, user= the token's sub (empty without one),
  * resp=sse. */
-void jl_sse_streams_describe(void *ud, jl_buf_t *out);
+void jl_sse_streams_describe(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids);
 /* Input on a stream: dropped; a peer that keeps talking is closed. */
 void jl_sse_stream_input(jl_http_session_t *s);
 /* Server shutdown: queue "retry:" so the browser reconnects (elsewhere)

@@ -729,19 +729,77 @@ static void cmd_client_info(jl_resp_client_t *c, const args_t *a)
     jl_buf_free(&line);
 }
 
+/* Redis's client types, and "sse" for browsers' streams (ours). */
+typedef enum { TYPE_ANY, TYPE_NORMAL, TYPE_MASTER, TYPE_REPLICA, TYPE_PUBSUB, TYPE_SSE } ctype_t;
+
+static int parse_type(const args_t *a, size_t i, ctype_t *t)
+{
+    static const struct { const char *name; ctype_t t; } names[] = {
+        {"normal", TYPE_NORMAL}, {"master", TYPE_MASTER}, {"replica", TYPE_REPLICA},
+        {"slave", TYPE_REPLICA}, {"pubsub", TYPE_PUBSUB}, {"sse", TYPE_SSE},
+    };
+    for (size_t k = 0; k < JL_ARRAY_LEN(names); k++) {
+        if (arg_is(a, i, names[k].name)) {
+            *t = names[k].t;
+            return 0;
+        }
+    }
+    jl_resp_errorf(a->reply, "ERR Unknown client type '%.*s'", (int)(a->len[i] < 128 ? a->len[i] : 128),
+                   a->argv[i]);
+    return -1;
+}
+
+/* Redis's getClientType: subscribed clients are pubsub, the rest normal
+ * (jugglite has no masters or replicas; MONITOR clients are normal there too). */
+static ctype_t type_of(const jl_resp_client_t *c)
+{
+    return jl_resp_client_all_subs(c) ? TYPE_PUBSUB : TYPE_NORMAL;
+}
+
+static int id_listed(uint64_t id, const uint64_t *ids, size_t nids)
+{
+    for (size_t i = 0; i < nids; i++)
+        if (ids[i] == id)
+            return 1;
+    return nids == 0;
+}
+
+/* CLIENT LIST [TYPE type] [ID id ...]: TYPE sse lists only browsers'
+ * streams; other types only Redis clients; no filter, both. */
 static void cmd_client_list(jl_resp_client_t *c, const args_t *a)
 {
-    if (a->argc != 2) {
+    ctype_t type = TYPE_ANY;
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    if (a->argc == 4 && arg_is(a, 2, "TYPE")) {
+        if (parse_type(a, 3, &type) < 0)
+            return;
+    } else if (a->argc >= 4 && arg_is(a, 2, "ID")) {
+        ids = jl_malloc((a->argc - 3) * sizeof *ids);
+        for (size_t i = 3; i < a->argc; i++) {
+            long long id;
+            if (arg_ll(a, i, &id) < 0) {
+                free(ids);
+                jl_resp_error(a->reply, "ERR Invalid client ID");
+                return;
+            }
+            ids[nids++] = (uint64_t)id;     /* 0 or negative: matches no client, as in Redis */
+        }
+    } else if (a->argc != 2) {
         reply_syntax(a);
         return;
     }
     jl_buf_t out = {0};
-    JL_LIST_FOREACH(&c->resp->clients, it)
-        jl_resp_describe(JL_CONTAINER_OF(it, jl_resp_client_t, node), &out);
+    JL_LIST_FOREACH(&c->resp->clients, it) {
+        const jl_resp_client_t *o = JL_CONTAINER_OF(it, jl_resp_client_t, node);
+        if ((type == TYPE_ANY || type == type_of(o)) && id_listed(o->conn.id, ids, nids))
+            jl_resp_describe(o, &out);
+    }
     /* Browsers too, in the same shape (docs/architecture.md, "Beyond Redis"). */
     jl_server_t *srv = c->resp->srv;
-    if (srv->describe_streams)
-        srv->describe_streams(srv->streams_ud, &out);
+    if (srv->describe_streams && (type == TYPE_ANY || type == TYPE_SSE))
+        srv->describe_streams(srv->streams_ud, &out, ids, nids);
+    free(ids);
     jl_resp_verbatim(a->reply, c->proto, out.data ? out.data : "", out.len);
     jl_buf_free(&out);
 }
@@ -777,8 +835,22 @@ typedef struct kill_filter {
     const jl_acl_user_t *user;      /* NULL: any */
     const char *name;               /* USER's argument, NULL: none */
     size_t name_len;
+    ctype_t type;                   /* TYPE_ANY: any */
+    const char *addr, *laddr;       /* ADDR / LADDR ("ip:port"), NULL: any */
+    size_t addr_len, laddr_len;
     int skipme;
 } kill_filter_t;
+
+/* ADDR / LADDR: the peer's or the local "ip:port", exactly. */
+static int addr_is(const jl_conn_t *c, int local, const char *want, size_t len)
+{
+    char buf[128];
+    if (local)
+        jl_conn_local(c, buf, sizeof buf);
+    else
+        jl_conn_peer(c, buf, sizeof buf);
+    return strlen(buf) == len && memcmp(buf, want, len) == 0;
+}
 
 /* How many SSE streams a token's user has; kill: end them too. */
 static size_t streams_of(jl_resp_client_t *c, const char *user, size_t len, int kill)
@@ -812,6 +884,15 @@ static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t
                                (int)(a->len[i + 1] < 128 ? a->len[i + 1] : 128), a->argv[i + 1]);
                 return -1;
             }
+        } else if (arg_is(a, i, "TYPE")) {
+            if (parse_type(a, i + 1, &f->type) < 0)
+                return -1;
+        } else if (arg_is(a, i, "ADDR")) {
+            f->addr = a->argv[i + 1];
+            f->addr_len = a->len[i + 1];
+        } else if (arg_is(a, i, "LADDR")) {
+            f->laddr = a->argv[i + 1];
+            f->laddr_len = a->len[i + 1];
         } else if (arg_is(a, i, "SKIPME") && (arg_is(a, i + 1, "yes") || arg_is(a, i + 1, "no"))) {
             f->skipme = arg_is(a, i + 1, "yes");
         } else {
@@ -836,7 +917,10 @@ static void client_kill_filtered(jl_resp_client_t *c, const args_t *a)
         jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
         if (other->conn.closing || other->conn.close_after_flush ||
             (f.id && other->conn.id != (uint64_t)f.id) ||
-            (f.name && (f.user == NULL || other->user != f.user)) || (other == c && f.skipme))
+            (f.name && (f.user == NULL || other->user != f.user)) || (other == c && f.skipme) ||
+            (f.type != TYPE_ANY && f.type != type_of(other)) ||
+            (f.addr && !addr_is(&other->conn, 0, f.addr, f.addr_len)) ||
+            (f.laddr && !addr_is(&other->conn, 1, f.laddr, f.laddr_len)))
             continue;
         killed++;
         if (other == c)
@@ -963,11 +1047,8 @@ static void cmd_dbsize(jl_resp_client_t *c, const args_t *a)
 
 static void cmd_info(jl_resp_client_t *c, const args_t *a)
 {
-    char section[64] = "";
-    if (a->argc >= 2)
-        snprintf(section, sizeof section, "%.*s", (int)a->len[1], a->argv[1]);
     jl_buf_t text = {0};
-    jl_resp_info(c->resp, a->argc >= 2 ? section : NULL, &text);
+    jl_resp_info(c->resp, a->argv + 1, a->len + 1, a->argc - 1, &text);
     jl_resp_verbatim(a->reply, c->proto, text.data ? text.data : "", text.len);
     jl_buf_free(&text);
 }

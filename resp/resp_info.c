@@ -155,19 +155,28 @@ static const struct {
     {"jugglite", info_jugglite}, {"history", info_history}, {"upstream", info_upstream},
 };
 
-static int section_wanted(const char *want, const char *name)
+/* Any of the n names asks for the section (none: the default set). */
+static int section_wanted(const char *const *want, const size_t *lens, size_t n, const char *name)
 {
-    if (want == NULL || strcasecmp(want, "default") == 0 || strcasecmp(want, "all") == 0 ||
-        strcasecmp(want, "everything") == 0)
+    if (n == 0)
         return 1;
-    return strcasecmp(want, name) == 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *w = want[i];
+        size_t l = lens[i];
+        if ((l == 7 && strncasecmp(w, "default", 7) == 0) || (l == 3 && strncasecmp(w, "all", 3) == 0) ||
+            (l == 10 && strncasecmp(w, "everything", 10) == 0) ||
+            (l == strlen(name) && strncasecmp(w, name, l) == 0))
+            return 1;
+    }
+    return 0;
 }
 
-void jl_resp_info(const jl_resp_t *resp, const char *section, jl_buf_t *o)
+void jl_resp_info(const jl_resp_t *resp, const char *const *want, const size_t *lens, size_t n,
+                  jl_buf_t *o)
 {
     size_t start = o->len;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (!section_wanted(section, sections[i].name))
+        if (!section_wanted(want, lens, n, sections[i].name))
             continue;
         if (sections[i].add == info_upstream && !jl_relay_has_info(resp->srv->relay))
             continue;

@@ -5,9 +5,10 @@
 #include "resp/resp_client.h"
 #include "server/buf.h"
 
-/* Appends INFO's text for section (NULL or "default": the default ones,
- * "all"/"everything", or one name) to out. */
-void jl_resp_info(const jl_resp_t *resp, const char *section, jl_buf_t *out);
+/* The INFO text of the sections named (Redis 7: several at once, shown in
+ * Redis's order whatever the order asked; none: the default set). */
+void jl_resp_info(const jl_resp_t *resp, const char *const *want, const size_t *lens, size_t n,
+                  jl_buf_t *out);
 /* Appends one CLIENT LIST line for c (ending in '\n'). */
 void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out);
 

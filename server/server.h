@@ -50,8 +50,9 @@ struct jl_server {
      * KILL USER reaches browsers too; installed by the HTTP side, NULL
      * without one. */
     size_t (*user_streams)(void *ud, const char *user, size_t len, int kill);
-    /* Appends one CLIENT LIST line per SSE stream. */
-    void (*describe_streams)(void *ud, jl_buf_t *out);
+    /* Appends one CLIENT LIST line per SSE stream (ids[0..nids): only
+     * those; nids 0: all). */
+    void (*describe_streams)(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids);
     void *streams_ud;
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
