@@ -26,7 +26,7 @@ test:
 	scripts/test.sh
 
 deb:
-	@scripts/deps.sh run
+	@scripts/deps.sh deb
 	@scripts/deb.sh build/deb
 
 clean:

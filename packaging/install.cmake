@@ -64,8 +64,10 @@ install(FILES ${CMAKE_CURRENT_LIST_DIR}/jugglite.conf DESTINATION ${CMAKE_INSTAL
 install(FILES ${JL_PKG}/jugglite.service DESTINATION ${JL_SYSTEMD_UNITDIR})
 install(FILES ${JL_PKG}/copyright ${JL_PKG}/changelog.gz ${CMAKE_SOURCE_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
-        RENAME jugglite)
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")                 # the package's, for lintian
+  install(FILES ${CMAKE_CURRENT_LIST_DIR}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+          RENAME jugglite)
+endif()
 
 # The .deb. Dependencies come from dpkg-shlibdeps on the binary.
 configure_file(${CMAKE_CURRENT_LIST_DIR}/conffiles.in ${JL_PKG}/conffiles @ONLY)
