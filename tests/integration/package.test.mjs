@@ -71,7 +71,10 @@ test('the .deb: its files, its dependencies from dpkg-shlibdeps, and lintian fin
   }
   const field = (name) => run('dpkg-deb', ['-f', deb, name]).trim();
   assert.equal(field('Package'), 'jugglite');
-  assert.equal(field('Version'), readFileSync(path.join(SRC, 'server/config.h'), 'utf8').match(/JL_VERSION "([^"]+)"/)[1]);
+  const version = read(path.join(SRC, 'server/config.h')).match(/JL_VERSION "([^"]+)"/)[1];
+  assert.equal(field('Version'), version);
+  assert.match(read(path.join(SRC, 'packaging/changelog')), new RegExp(`^jugglite \\(${version.replaceAll('.', '\\.')}\\) `),
+    'packaging/changelog starts with this version');
   for (const lib of ['libev4', 'libhttp-parser2.9', 'libjansson4', 'libjwt0', 'libc6']) {
     assert.match(field('Depends'), new RegExp(`(^|, )${lib.replace('.', '\\.')}( |,|$)`), `Depends names ${lib}`);
   }
