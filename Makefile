@@ -1,12 +1,13 @@
 # A thin layer over CMake: the README's two commands.
 #   make run    install missing packages, build a release binary, run it
 #   make test   install missing packages, build, run the whole test suite
+#   make deb    build the Debian package build/deb/jugglite_VERSION_ARCH.deb
 #
 # `make run` stays quiet until jugglite itself speaks: the configure and
 # compile output goes to $(BUILD_LOG), which is printed only if the build
 # fails. scripts/deps.sh is not hidden, so that a package installation (and
 # a sudo password prompt) can be seen.
-.PHONY: run test build clean
+.PHONY: run test build deb clean
 
 BUILD_LOG := build/build.log
 
@@ -23,6 +24,10 @@ run: build
 
 test:
 	scripts/test.sh
+
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh build/deb
 
 clean:
 	rm -rf build

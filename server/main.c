@@ -13,6 +13,7 @@
 #include "resp/upstream.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/notify.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -161,6 +162,9 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
     if (cfg->upstream && (up = jl_upstream_new(srv, cfg->upstream)) == NULL)
         goto out;
     history_load(srv);
+    int ready = jl_notify("READY=1"); /* systemd's Type=notify: listening, history loaded */
+    if (ready < 0)
+        jl_log_warn("NOTIFY_SOCKET: READY=1 not sent: %s", strerror(-ready));
     rc = jl_server_run(srv);
     history_save(srv);
 out:

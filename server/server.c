@@ -16,6 +16,7 @@
 #include "server/server.h"
 #include "server/addr.h"
 #include "server/log.h"
+#include "server/notify.h"
 #include "server/rand.h"
 
 #include <errno.h>
@@ -357,6 +358,7 @@ void jl_server_shutdown(jl_server_t *srv)
     if (srv->shutting_down)
         return;
     srv->shutting_down = 1;
+    (void)jl_notify("STOPPING=1"); /* systemd: stopping on our own (a SIGTERM, not a crash) */
     srv->shutdown_deadline = ev_now(srv->loop) + srv->cfg->shutdown_timeout;
     listeners_set(srv, 0);
     ev_timer_stop(srv->loop, &srv->accept_backoff);

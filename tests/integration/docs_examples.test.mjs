@@ -12,7 +12,8 @@
 //     program speaks, the build log shown when the build fails;
 //   - the migration guide's one line for keeping the app's Redis, its option
 //     table against `jugglite --help`, and the README quick start leading to it;
-//   - the systemd units' ExecStart lines;
+//   - the systemd units' ExecStart lines, and deployment.md's excerpt of the
+//     packaged unit against packaging/jugglite.service.in;
 //   - every relative link and #anchor in the Markdown, every *.md file named;
 //   - every script under docs/examples/ is run by some test
 //     (run-cluster.sh: bridge_example.test.mjs).
@@ -317,10 +318,23 @@ function execStart(unit) {
   return { bin: m[1], args: m[2].trim().split(/\s+/) };
 }
 
+// The packaged unit as a /usr install configures it (packaging/install.cmake).
+const packagedUnit = () => read('packaging/jugglite.service.in').replaceAll('@JL_BIN@', '/usr/bin/jugglite')
+  .replaceAll('@JL_CONF@', '/etc/jugglite/jugglite.conf').replaceAll('@JL_ENV@', '/etc/jugglite/jugglite.env');
+
+test('deployment.md quotes the packaged unit as it is', () => {
+  const ini = codeBlocks(section(read('docs/deployment.md'), '### systemd'), 'ini')[0];
+  const unit = lines(packagedUnit());
+  const quoted = lines(ini).filter((l) => l && !l.startsWith('#'));
+  assert.ok(quoted.length > 10, 'an excerpt of the unit');
+  assert.deepEqual(quoted.filter((l) => !unit.includes(l)), [], 'lines the packaged unit does not have');
+});
+
 test('the systemd units start jugglite with their ExecStart options', { timeout: 60000 }, async () => {
   const ini = codeBlocks(section(read('docs/deployment.md'), '### systemd'), 'ini')[0];
   const template = read('docs/examples/jugglite@.service');
   const redis = await startRedis();
+  const histDir = mkdtempSync(path.join(os.tmpdir(), 'jl-units-'));
   for (const [name, unit, env] of [
     ['docs/deployment.md', ini, {}],
     ['docs/examples/jugglite@.service', template, { JUGGLITE_UPSTREAM: `redis://127.0.0.1:${redis.port}` }],
@@ -329,13 +343,22 @@ test('the systemd units start jugglite with their ExecStart options', { timeout:
     assert.equal(path.basename(bin), 'jugglite', `${name} runs jugglite`);
     const sse = await freePort();
     const resp = await freePort();
-    // The unit's options with the ports (and the instance %i) replaced.
+    // The unit's options with the ports (and the instance %i) replaced; the
+    // packaged config file is the one in the tree, its ports and its history
+    // file overridden through the environment (flags > environment > file).
+    const portEnv = {};
     const sub = args.map((a) => a.replace(/^300%i$/, String(sse)).replace(/^638%i$/, String(resp)).replace(/^3000$/, String(sse))
-      .replace(/^\$\{(\w+)\}$/, (_, k) => { assert.ok(env[k], `${name}: ${k} given`); return env[k]; }));
-    if (!sub.includes('--resp-port')) sub.push('--resp-port', String(resp));
-    assert.ok(sub.includes(String(sse)), `${name}: its SSE port replaced`);
+      .replace(/^\$\{(\w+)\}$/, (_, k) => { assert.ok(env[k], `${name}: ${k} given`); return env[k]; })
+      .replace(/^\/etc\/jugglite\/jugglite\.conf$/, () => {
+        Object.assign(portEnv, { JUGGLITE_PORT: String(sse), JUGGLITE_RESP_PORT: String(resp),
+          JUGGLITE_HISTORY_FILE: path.join(histDir, 'history') });
+        return path.join(SOURCE_DIR, 'packaging/jugglite.conf');
+      }));
+    if (!sub.includes('--resp-port') && !portEnv.JUGGLITE_RESP_PORT) sub.push('--resp-port', String(resp));
+    assert.ok(sub.includes(String(sse)) || portEnv.JUGGLITE_PORT, `${name}: its SSE port replaced`);
     const jl = await startJugglite({
-      respPort: null, ssePort: null, address: null, respAddress: null, logLevel: null, args: sub, ready: [/ ready \(pid/],
+      respPort: null, ssePort: null, address: null, respAddress: null, logLevel: null, args: sub, env: portEnv,
+      ready: [/ ready \(pid/],
     });
     const health = async () => (await httpRequest(sse, { path: '/health' })).status === 200;
     await waitFor(`${name}: /health answers 200`, health);
@@ -343,6 +366,7 @@ test('the systemd units start jugglite with their ExecStart options', { timeout:
     assert.equal(r.code, 0, `${name}: stops cleanly on SIGTERM`);
   }
   await redis.stop();
+  rmSync(histDir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------- links, files

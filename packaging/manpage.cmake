@@ -1,0 +1,73 @@
+# manpage.cmake -- writes jugglite(1) from `jugglite --help`, so the option
+# table in server/config.c stays the one source of every option's name,
+# metavar, default and help line. The prose around the options is
+# packaging/jugglite.1.in; its @OPTIONS@ is replaced by the options, one
+# .TP paragraph each, under a .SS per --help heading.
+#   cmake -DBIN=path/to/jugglite -DIN=jugglite.1.in -DOUT=jugglite.1 -P manpage.cmake
+execute_process(COMMAND ${BIN} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${BIN} --help failed (${rc})")
+endif()
+execute_process(COMMAND ${BIN} --version OUTPUT_VARIABLE version OUTPUT_STRIP_TRAILING_WHITESPACE)
+string(REGEX REPLACE "^[^0-9]+" "" VERSION "${version}")
+
+# roff: a backslash is \e, a minus is \-, and a line must not start with . or '
+function(roff out text)
+  string(REPLACE "\\" "\\e" text "${text}")
+  string(REPLACE "-" "\\-" text "${text}")
+  if(text MATCHES "^[.']")
+    set(text "\\&${text}")
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# Lines one at a time by position: a CMake list would mangle '[' and ';'.
+set(OPTIONS "")
+set(count 0)
+set(rest "${help}")
+set(seen 0)                                   # the usage and intro lines come first
+while(NOT rest STREQUAL "")
+  string(FIND "${rest}" "\n" nl)
+  if(nl EQUAL -1)
+    set(line "${rest}")
+    set(rest "")
+  else()
+    string(SUBSTRING "${rest}" 0 ${nl} line)
+    math(EXPR nl "${nl} + 1")
+    string(SUBSTRING "${rest}" ${nl} -1 rest)
+  endif()
+  if(line STREQUAL "")
+    set(heading_due 1)
+  elseif(line MATCHES "^([^ ].*):$")
+    set(seen 1)
+    roff(h "${CMAKE_MATCH_1}")
+    string(APPEND OPTIONS ".SS \"${h}\"\n")
+    set(heading_due 0)
+  elseif(line MATCHES "^  ((-[a-zA-Z]), )?--([a-z0-9-]+)( ([][A-Z=,]+))? +(.*)$")
+    if(heading_due)                              # options under an empty heading
+      string(APPEND OPTIONS ".SS Other\n")
+      set(heading_due 0)
+    endif()
+    set(short "${CMAKE_MATCH_2}")
+    roff(name "${CMAKE_MATCH_3}")
+    set(meta "${CMAKE_MATCH_5}")
+    roff(text "${CMAKE_MATCH_6}")
+    set(tag "")
+    if(NOT short STREQUAL "")
+      roff(short "${short}")
+      set(tag "\\fB${short}\\fR, ")
+    endif()
+    string(APPEND tag "\\fB\\-\\-${name}\\fR")
+    if(NOT meta STREQUAL "")   # not if(meta): "N" is false to CMake
+      string(APPEND tag " \\fI${meta}\\fR")
+    endif()
+    string(APPEND OPTIONS ".TP\n${tag}\n${text}\n")
+    math(EXPR count "${count} + 1")
+  elseif(seen)
+    message(FATAL_ERROR "manpage.cmake: cannot read this --help line: '${line}'")
+  endif()
+endwhile()
+if(count LESS 10)
+  message(FATAL_ERROR "manpage.cmake: only ${count} options in --help")
+endif()
+configure_file(${IN} ${OUT} @ONLY)
