@@ -2,6 +2,8 @@
 # deps.sh -- installs the Debian packages jugglite needs, and only those
 # that are missing (a no-op when everything is present).
 #   scripts/deps.sh run    what building and running the server needs
+#   scripts/deps.sh bench  plus what bench/compare compares against: Redis
+#                          and nginx with the Nchan module
 #   scripts/deps.sh deb    plus what building the .deb needs (dpkg-dev:
 #                          dpkg-shlibdeps, dpkg-buildflags; file, for CPack)
 #   scripts/deps.sh test   plus what the test suite starts for real:
@@ -16,12 +18,16 @@ profile=${1:-run}
 build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev
             libjwt-dev libssl-dev libcurl4-openssl-dev)
 deb_pkgs=(dpkg-dev file)
+bench_pkgs=(redis-server redis-tools nginx-light libnginx-mod-nchan)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus
            clang libclang-rt-14-dev valgrind procps iproute2 python3 lintian man-db systemd)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$profile" = deb ] || [ "$profile" = test ]; then
     pkgs+=("${deb_pkgs[@]}")
+fi
+if [ "$profile" = bench ]; then
+    pkgs+=("${bench_pkgs[@]}")
 fi
 if [ "$profile" = test ]; then
     pkgs+=("${test_pkgs[@]}")
