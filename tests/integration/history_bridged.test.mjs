@@ -18,7 +18,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -26,6 +26,7 @@ import {
   spawnTracked, SOURCE_DIR, cleanupAll, httpRequest, until,
 } from './lib/harness.mjs';
 import { chromiumPath, launchChromium } from './lib/browser.mjs';
+import { nginxConfig } from './lib/nginx.mjs';
 
 after(cleanupAll);
 
@@ -203,26 +204,13 @@ describe('history, bridged: ids from the shared clock, resume on another node', 
 
 // ------------------------------------------------- a node restart behind nginx
 
-function nginxConfig(dir, listen, primary, backup) {
-  // The example's location block; the upstream names one node, the other
-  // as backup, so that the browsers are on the node that restarts.
+/** The example's /stream location behind an upstream that names one node and
+ *  the other as backup, so that the browsers are on the node that restarts. */
+function clusterConfig(dir, listen, primary, backup) {
   const example = readFileSync(path.join(SOURCE_DIR, 'docs/examples/nginx-cluster.conf'), 'utf8');
   const loc = /location = \/stream \{[\s\S]*?\n    \}/.exec(example);
   assert.ok(loc, 'the example has a /stream location');
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr error;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream jugglite_sse {
+  return nginxConfig(`  upstream jugglite_sse {
     server 127.0.0.1:${primary} max_fails=1 fail_timeout=1s;
     server 127.0.0.1:${backup} backup;
   }
@@ -230,9 +218,7 @@ http {
     listen 127.0.0.1:${listen};
     ${loc[0]}
     location = /health { proxy_pass http://jugglite_sse/health; }
-  }
-}
-`;
+  }`, dir, { errorLog: 'error' });
 }
 
 describe('history, bridged: a node restarts behind nginx', () => {
@@ -245,8 +231,7 @@ describe('history, bridged: a node restarts behind nginx', () => {
     await Promise.all([up(a), up(b)]);
     ngPort = await freePort();
     dir = mkdtempSync(path.join(os.tmpdir(), 'jl-hist-nginx-'));
-    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d));
-    writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, ngPort, aPort, b.ssePort));
+    writeFileSync(path.join(dir, 'nginx.conf'), clusterConfig(dir, ngPort, aPort, b.ssePort));
     nginx = spawnTracked('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')]);
     await until(async () => (await httpRequest(ngPort, { path: '/health' }).catch(() => ({}))).status === 200, 'nginx');
     if (chromiumPath()) browser = await withTimeout(launchChromium({ args: ['--no-first-run'] }), 40000, 'chromium');

@@ -4,7 +4,7 @@
 // answers on the same origin.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,27 +12,9 @@ import {
   startJugglite, freePort, RawClient, encode, SseClient, httpRequest, spawnTracked, sleep,
   SOURCE_DIR, cleanupAll,
 } from './lib/harness.mjs';
+import { nginxConfig } from './lib/nginx.mjs';
 
 after(cleanupAll);
-
-function nginxConfig(serverBlock, dir) {
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-${serverBlock}
-}
-`;
-}
 
 async function waitForPort(port, ms = 5000) {
   const end = Date.now() + ms;
@@ -57,7 +39,6 @@ test('nginx in front of jugglite passes events through unbuffered', { timeout: 6
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-nginx-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d));
   const block = readFileSync(path.join(SOURCE_DIR, 'docs/examples/nginx-single.conf'), 'utf8')
     .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${jl.ssePort};`)
     .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${app.address().port};`)
