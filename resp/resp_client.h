@@ -73,6 +73,7 @@ typedef struct jl_resp_client {
     char *name;
     char *lib_name, *lib_ver;
     const char *last_cmd;           /* static name of the last command, for CLIENT LIST */
+    const char *last_parent;        /* its container's ("client" for client|list), or NULL */
     jl_queued_cmd_t *multi;         /* MULTI queue */
     size_t nmulti;
     size_t multi_bytes;             /* memory the queue holds, against the query buffer limit */

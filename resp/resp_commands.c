@@ -1537,6 +1537,7 @@ static unsigned execute(jl_resp_client_t *c, const args_t *a, int in_exec)
         return 0;
     unsigned flags = cmd->flags | (parent ? parent->flags : 0);
     c->last_cmd = cmd->name;
+    c->last_parent = parent ? parent->name : NULL;
     if (!in_exec) {
         if (!(c->flags & JL_RESP_AUTHED) && !(flags & CMD_NOAUTH)) {
             jl_resp_error(a->reply, "NOAUTH Authentication required.");

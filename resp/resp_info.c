@@ -222,7 +222,7 @@ void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out)
                   "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                   "sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=%u omem=%zu tot-mem=%zu events=r%s "
-                  "cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+                  "cmd=%s%s%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
                   (unsigned long long)conn->id, peer, laddr, conn->fd, c->name ? c->name : "",
                   (long long)(now - conn->created), (long long)(now - conn->last_active), flags,
                   c->db, (size_t)c->sink.nsubs[JL_NS_CHANNEL], (size_t)c->sink.nsubs[JL_NS_PATTERN],
@@ -230,6 +230,7 @@ void jl_resp_describe(const jl_resp_client_t *c, jl_buf_t *out)
                   (c->flags & JL_RESP_MULTI) ? (long long)c->nmulti : -1LL, conn->in.len,
                   conn->in.cap - conn->in.len, conn->out.count - conn->out.head, conn->out.bytes,
                   sizeof *c + conn->in.cap + conn->out.bytes, jl_outq_empty(&conn->out) ? "" : "w",
+                  c->last_parent ? c->last_parent : "", c->last_parent ? "|" : "",
                   c->last_cmd ? c->last_cmd : "NULL", c->user ? c->user->name : "default", c->proto, c->lib_name ? c->lib_name : "",
                   c->lib_ver ? c->lib_ver : "");
 }

@@ -32,7 +32,7 @@ const headers = (r, s) => {
 /** CLIENT LIST: how many lines, and the same names/flags/sub counts per line. */
 const lines = (r, s) => {
   const pick = (b) => b.toString('latin1').split('\n').filter((l) => l.includes('id='))
-    .map((l) => ['name', 'flags', 'sub', 'psub', 'ssub'].map((k) => new RegExp(` ${k}=(\\S*)`).exec(l)?.[1]).join(','))
+    .map((l) => ['name', 'flags', 'sub', 'psub', 'ssub', 'cmd'].map((k) => new RegExp(` ${k}=(\\S*)`).exec(l)?.[1]).join(','))
     .sort().join(' | ');
   return pick(r) === pick(s) ? undefined : `CLIENT LIST differs: redis [${pick(r)}] vs [${pick(s)}]`;
 };
