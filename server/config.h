@@ -78,6 +78,7 @@ typedef struct jl_config {
     double upstream_backoff_max;
     /* misc */
     int log_level;
+    char *log_file;             /* NULL: stderr */
 } jl_config_t;
 
 /* Fills cfg with defaults, then applies argv. Returns 0 to run, 1 if it

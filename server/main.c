@@ -105,6 +105,7 @@ static void history_save(jl_server_t *srv)
  * configuration (the server reads it through its const pointer). */
 typedef struct reload {
     ev_signal sighup;
+    ev_signal sigusr1;          /* logrotate: reopen the --log-file */
     jl_config_t *cfg;
     int argc;
     char **argv;
@@ -115,6 +116,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
     (void)loop;
     (void)revents;
     reload_t *r = JL_CONTAINER_OF(w, reload_t, sighup);
+    jl_log_reopen();
     char changed[1024], fixed[1024];
     if (jl_config_reload(r->cfg, r->argc, r->argv, changed, sizeof changed, fixed,
                          sizeof fixed) < 0) {
@@ -125,6 +127,15 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
     jl_log_level = (jl_log_level_t)r->cfg->log_level;
     jl_log_info("SIGHUP: configuration reloaded; changed: %s%s%s", changed[0] ? changed : "nothing",
                 fixed[0] ? "; not changed (a restart is needed): " : "", fixed);
+}
+
+static void on_sigusr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    if (jl_log_reopen() == 0)
+        jl_log_info("SIGUSR1: log file reopened");
 }
 
 /* The token keys, before anything binds: a key that does not load is a
@@ -152,6 +163,8 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
     reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
     ev_signal_init(&reload.sighup, on_sighup, SIGHUP);
     ev_signal_start(srv->loop, &reload.sighup);
+    ev_signal_init(&reload.sigusr1, on_sigusr1, SIGUSR1);
+    ev_signal_start(srv->loop, &reload.sigusr1);
     jl_resp_t *resp = jl_resp_new(srv, acl);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
@@ -169,6 +182,7 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
     history_save(srv);
 out:
     ev_signal_stop(srv->loop, &reload.sighup);
+    ev_signal_stop(srv->loop, &reload.sigusr1);
     jl_server_close_all(srv);
     jl_upstream_free(up);
     jl_http_free(http);
@@ -208,6 +222,11 @@ int main(int argc, char **argv)
         return rc;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
+    if (cfg.log_file && jl_log_open(cfg.log_file) < 0) {
+        fprintf(stderr, "jugglite: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+        jl_config_free(&cfg);
+        return 2;
+    }
     jl_acl_t acl;
     if (jl_acl_load(&acl, &cfg, jl_resp_command_known) < 0) {
         jl_acl_free(&acl);
@@ -215,6 +234,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = serve(&cfg, &acl, argc, argv);
+    jl_log_close();
     jl_acl_free(&acl);
     jl_config_free(&cfg);
     return rc;

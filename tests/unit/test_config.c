@@ -356,7 +356,7 @@ static const char *const every_option[] = {
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
     "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
-    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", NULL,
+    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", "--log-file", "/dev/null", NULL,
 };
 
 static void test_config_every_option_lands_in_its_field(void **state)
@@ -472,7 +472,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 59);
+    assert_int_equal(options, 60);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
