@@ -11,7 +11,8 @@
 #                          nginx, curl, clang (libFuzzer), valgrind,
 #                          prometheus (promtool checks /metrics), and for
 #                          the package test lintian, man-db and systemd
-#                          (systemd-analyze verify; nothing is started)
+#                          (systemd-analyze verify; nothing is started),
+#                          openssl (the CLI: test certificates)
 set -euo pipefail
 
 profile=${1:-run}
@@ -20,7 +21,8 @@ build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-de
 deb_pkgs=(dpkg-dev file)
 bench_pkgs=(redis-server redis-tools nginx-light libnginx-mod-nchan)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus
-           clang libclang-rt-14-dev valgrind procps iproute2 python3 lintian man-db systemd)
+           clang libclang-rt-14-dev valgrind procps iproute2 python3 lintian man-db systemd
+           openssl)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$profile" = deb ] || [ "$profile" = test ]; then

@@ -215,3 +215,39 @@ test('freePort gives a bindable loopback port', T, async () => {
   await new Promise((r) => s.close(r));
   await sleep(1);
 });
+
+describe('lib/tls.mjs makeCerts', () => {
+  test('the CA verifies the server and client certificates; another CA does not', T, async () => {
+    const tls = await import('node:tls');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { makeCerts } = await import('./lib/tls.mjs');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jl-tls-'));
+    try {
+      const c = makeCerts(path.join(dir, 'a'), { serial: 4242 });
+      const other = makeCerts(path.join(dir, 'b'));
+      const read = (f) => fs.readFileSync(f);
+      const server = tls.createServer({ cert: read(c.cert), key: read(c.key), ca: read(c.ca),
+        requestCert: true, rejectUnauthorized: true }, (s) => s.end('hi'));
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const port = server.address().port;
+      const connect = (opts) => new Promise((resolve) => {
+        const s = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ...opts });
+        let data = '';
+        s.on('secureConnect', () => { resolve({ ok: true, serial: s.getPeerCertificate().serialNumber }); });
+        s.on('data', (d) => { data += d; });
+        s.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+      });
+      const good = await connect({ ca: read(c.ca), cert: read(c.clientCert), key: read(c.clientKey) });
+      assert.equal(good.ok, true, JSON.stringify(good));
+      assert.equal(parseInt(good.serial, 16), 4242);
+      const wrongCa = await connect({ ca: read(other.ca), cert: read(c.clientCert), key: read(c.clientKey) });
+      assert.equal(wrongCa.ok, false);
+      assert.match(wrongCa.error, /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+      server.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
