@@ -1,21 +1,16 @@
-/* log.c -- levelled logging to stderr or a --log-file (see log.h). */
+/* log.c -- levelled logging to stderr, which --log-file replaces (see log.h). */
 #include "server/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 jl_log_level_t jl_log_level = JL_LOG_INFO;
-
-/* Where lines go: stderr until jl_log_open; the path is kept for reopen. */
-static int log_fd = STDERR_FILENO;
-static char *log_path;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -53,43 +48,34 @@ void jl_log(jl_log_level_t level, const char *fmt, ...)
     line[len + 1] = '\0';
     /* One write per line (O_APPEND) so processes sharing the file do not
      * interleave; a short write to a full disk is dropped, not retried. */
-    ssize_t w = write(log_fd, line, len + 1);
+    ssize_t w = write(STDERR_FILENO, line, len + 1);
     (void)w;
 }
 
+/* The file takes stderr's place (dup2), so the log needs no state of its
+ * own beyond the level, and whatever else writes to stderr (a sanitizer
+ * report, a library's warning) lands in the same file. */
 int jl_log_open(const char *path)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
-    if (log_fd != STDERR_FILENO)
-        close(log_fd);
-    log_fd = fd;
-    if (log_path != path) {
-        free(log_path);
-        log_path = strdup(path);
-    }
-    return 0;
-}
-
-int jl_log_reopen(void)
-{
-    if (log_path == NULL)
-        return 0;
+    int rc = dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
     int saved = errno;
-    int rc = jl_log_open(log_path);
-    if (rc < 0)
-        jl_log(JL_LOG_WARN, "log file %s: cannot reopen it: %s; writing to the old one",
-               log_path, strerror(errno));
+    close(fd);
     errno = saved;
     return rc;
 }
 
-void jl_log_close(void)
+int jl_log_reopen(const char *path)
 {
-    if (log_fd != STDERR_FILENO)
-        close(log_fd);
-    log_fd = STDERR_FILENO;
-    free(log_path);
-    log_path = NULL;
+    if (path == NULL)
+        return 0;
+    if (jl_log_open(path) == 0)
+        return 0;
+    int saved = errno;
+    jl_log(JL_LOG_WARN, "log file %s: cannot reopen it: %s; writing to the old one", path,
+           strerror(saved));
+    errno = saved;
+    return -1;
 }

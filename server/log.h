@@ -12,14 +12,13 @@ extern jl_log_level_t jl_log_level;
 
 /* Parses "debug", "info", "warn", "error"; returns -1 if unknown. */
 int jl_log_parse_level(const char *s);
-/* Sends the lines to PATH (appended, created 0640) instead of stderr;
- * returns -1 with errno set and keeps the old destination if it cannot. */
+/* Sends the lines (and anything else written to stderr) to PATH, appended,
+ * created 0640: the file replaces fd 2. Returns -1 with errno set and keeps
+ * the old destination if it cannot. */
 int jl_log_open(const char *path);
-/* Opens the jl_log_open path again (after logrotate renamed it); on failure
- * logs a warning to the old file and returns -1. No path: does nothing. */
-int jl_log_reopen(void);
-/* Back to stderr; frees the path. */
-void jl_log_close(void);
+/* Opens PATH again (after logrotate renamed it); on failure logs a warning
+ * to the old file and returns -1. A NULL path: does nothing. */
+int jl_log_reopen(const char *path);
 void jl_log(jl_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define jl_log_debug(...) do { if (jl_log_level <= JL_LOG_DEBUG) jl_log(JL_LOG_DEBUG, __VA_ARGS__); } while (0)

@@ -116,7 +116,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
     (void)loop;
     (void)revents;
     reload_t *r = JL_CONTAINER_OF(w, reload_t, sighup);
-    jl_log_reopen();
+    jl_log_reopen(r->cfg->log_file);
     char changed[1024], fixed[1024];
     if (jl_config_reload(r->cfg, r->argc, r->argv, changed, sizeof changed, fixed,
                          sizeof fixed) < 0) {
@@ -132,9 +132,9 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 static void on_sigusr1(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)loop;
-    (void)w;
     (void)revents;
-    if (jl_log_reopen() == 0)
+    reload_t *r = JL_CONTAINER_OF(w, reload_t, sigusr1);
+    if (r->cfg->log_file && jl_log_reopen(r->cfg->log_file) == 0)
         jl_log_info("SIGUSR1: log file reopened");
 }
 
@@ -234,7 +234,6 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = serve(&cfg, &acl, argc, argv);
-    jl_log_close();
     jl_acl_free(&acl);
     jl_config_free(&cfg);
     return rc;
