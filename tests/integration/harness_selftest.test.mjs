@@ -234,10 +234,11 @@ describe('lib/tls.mjs makeCerts', () => {
       const port = server.address().port;
       const connect = (opts) => new Promise((resolve) => {
         const s = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ...opts });
-        let data = '';
-        s.on('secureConnect', () => { resolve({ ok: true, serial: s.getPeerCertificate().serialNumber }); });
-        s.on('data', (d) => { data += d; });
-        s.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+        s.on('secureConnect', () => {
+          resolve({ ok: true, serial: s.getPeerCertificate().serialNumber });
+          s.destroy();
+        });
+        s.on('error', (e) => { resolve({ ok: false, error: e.code || e.message }); s.destroy(); });
       });
       const good = await connect({ ca: read(c.ca), cert: read(c.clientCert), key: read(c.clientKey) });
       assert.equal(good.ok, true, JSON.stringify(good));
@@ -245,7 +246,7 @@ describe('lib/tls.mjs makeCerts', () => {
       const wrongCa = await connect({ ca: read(other.ca), cert: read(c.clientCert), key: read(c.clientKey) });
       assert.equal(wrongCa.ok, false);
       assert.match(wrongCa.error, /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
-      server.close();
+      await new Promise((r) => server.close(r));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
