@@ -1065,10 +1065,13 @@ static void cmd_config_get(jl_resp_client_t *c, const args_t *a)
     snprintf(qbuf, sizeof qbuf, "%zu", cfg->query_buffer_limit);
     snprintf(obuf, sizeof obuf, "normal 0 0 0 slave 0 0 0 pubsub %zu %zu %.0f", cfg->obuf_hard,
              cfg->obuf_soft, cfg->obuf_soft_seconds);
+    /* Redis answers the password itself; a secret kept out of ps and the
+     * logs must not be one CONFIG GET away either. */
+    const char *requirepass = cfg->requirepass || cfg->requirepass_file ? "(redacted)" : "";
     const char *params[][2] = {
         {"appendonly", "no"}, {"bind", cfg->resp_address}, {"client-output-buffer-limit", obuf},
         {"client-query-buffer-limit", qbuf}, {"databases", "16"}, {"maxclients", maxclients},
-        {"port", port}, {"proto-max-bulk-len", bulk}, {"requirepass", cfg->requirepass ? cfg->requirepass : ""},
+        {"port", port}, {"proto-max-bulk-len", bulk}, {"requirepass", requirepass},
         {"save", ""}, {"timeout", "0"},
     };
     size_t n = JL_ARRAY_LEN(params);

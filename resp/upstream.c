@@ -1483,12 +1483,17 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
 {
     jl_upstream_t *u = jl_calloc(1, sizeof *u);
     if (jl_redis_url_parse(&u->url, url) < 0) {
-        jl_log_error("--upstream %s: expected redis://[[user]:password@]host[:port] or "
+        const char *at = strrchr(url, '@');     /* never log a password */
+        jl_log_error("--upstream %s%s: expected redis://[[user]:password@]host[:port] or "
                      "unix:///path/to/socket%s",
-                     url, strncmp(url, "rediss://", 9) == 0 ? " (TLS is not supported: use a "
+                     at ? "..." : "", at ? at : url, strncmp(url, "rediss://", 9) == 0 ? " (TLS is not supported: use a "
                                                                "local TLS tunnel)" : "");
         free(u);
         return NULL;
+    }
+    if (srv->cfg->upstream_password) {
+        free(u->url.pass);
+        u->url.pass = jl_strndup(srv->cfg->upstream_password, strlen(srv->cfg->upstream_password));
     }
     u->srv = srv;
     u->state = ST_DOWN;

@@ -59,6 +59,7 @@ typedef struct {
     const char *metavar;    /* argument's name in --help; NULL for no argument */
     const char *help;
     uint8_t live;           /* a reload (SIGHUP) changes it in the running server */
+    uint8_t secret;         /* its value is scrubbed from argv (jl_config_scrub_argv) */
 } opt_t;
 
 #define FIELD(f) offsetof(jl_config_t, f)
@@ -72,7 +73,7 @@ static const opt_t options[] = {
      .metavar = "N", .help = "port; 0 picks a free one, -1 disables"},
     {.name = "resp-socket", .kind = OPT_STRING, .at = FIELD(resp_socket),
      .metavar = "PATH", .help = "also listen on a unix socket"},
-    {.name = "requirepass", .kind = OPT_STRING, .at = FIELD(requirepass),
+    {.name = "requirepass", .secret = 1, .kind = OPT_STRING, .at = FIELD(requirepass),
      .metavar = "PASS", .help = "clients must AUTH with this password"},
     {.name = "requirepass-file", .kind = OPT_PATH, .at = FIELD(requirepass_file),
      .metavar = "PATH", .help = "... the password read from this file (first line)"},
@@ -100,8 +101,10 @@ static const opt_t options[] = {
      .metavar = "A,B", .help = "SSE clients may only subscribe to these channels"},
     {.name = "allow-patterns", .live = 1, .kind = OPT_FLAG, .at = FIELD(allow_patterns),
      .help = "allow ?pattern= glob subscriptions over SSE"},
-    {.name = "publish-token", .live = 1, .kind = OPT_TOKEN, .at = FIELD(publish_token),
+    {.name = "publish-token", .live = 1, .secret = 1, .kind = OPT_TOKEN, .at = FIELD(publish_token),
      .metavar = "TOKEN", .help = "enable POST publishing with 'Authorization: Bearer TOKEN'"},
+    {.name = "publish-token-file", .live = 1, .kind = OPT_PATH, .at = FIELD(publish_token_file),
+     .metavar = "PATH", .help = "... the token read from this file (first line; reread on SIGHUP)"},
     {.name = "publish-path", .kind = OPT_PATH, .at = FIELD(publish_path), .def = "/publish",
      .metavar = "PATH", .help = "HTTP publish path"},
     {.name = "metrics", .live = 1, .kind = OPT_FLAG, .at = FIELD(metrics),
@@ -203,8 +206,10 @@ static const opt_t options[] = {
      .metavar = "PATH", .help = "written on a clean shutdown, read (and removed) at start"},
 
     {.heading = "Upstream (several nodes sharing channels through Redis):",
-     .name = "upstream", .kind = OPT_STRING, .at = FIELD(upstream),
+     .name = "upstream", .secret = 1, .kind = OPT_STRING, .at = FIELD(upstream),
      .metavar = "URL", .help = "redis://[[user]:pass@]host[:port] or unix:///path"},
+    {.name = "upstream-pass-file", .kind = OPT_PATH, .at = FIELD(upstream_password_file),
+     .metavar = "PATH", .help = "the upstream's password, from this file (first line)"},
     {.name = "upstream-linger", .kind = OPT_DOUBLE, .at = FIELD(upstream_linger), .def = "30",
      .dmin = 0,
      .metavar = "S", .help = "keep an unused upstream subscription this long"},
@@ -712,6 +717,7 @@ void jl_config_free(jl_config_t *c)
             free_list(*(char ***)field(c, o->at), *(size_t *)field(c, o->count_at));
     }
     free(c->metrics_token);
+    free(c->upstream_password);
     memset(c, 0, sizeof *c);
 }
 
@@ -736,10 +742,74 @@ static char *read_secret(const char *path, const char *option)
 
 int jl_config_load_secrets(jl_config_t *c)
 {
-    if (c->metrics_token_file == NULL)
-        return 0;
-    c->metrics_token = read_secret(c->metrics_token_file, "--metrics-token-file");
-    return c->metrics_token ? 0 : -1;
+    if (c->publish_token && c->publish_token_file) {
+        fprintf(stderr, "jugglite: --publish-token and --publish-token-file: give one of them\n");
+        return -1;
+    }
+    if (c->metrics_token_file &&
+        (c->metrics_token = read_secret(c->metrics_token_file, "--metrics-token-file")) == NULL)
+        return -1;
+    if (c->publish_token_file &&
+        (c->publish_token = read_secret(c->publish_token_file, "--publish-token-file")) == NULL)
+        return -1;
+    if (c->upstream_password_file &&
+        (c->upstream_password = read_secret(c->upstream_password_file,
+                                            "--upstream-pass-file")) == NULL)
+        return -1;
+    return 0;
+}
+
+/* ---- keeping secrets out of ps ---- */
+
+/* The row whose name starts with the text between "--" and '=' (or the
+ * end): getopt_long takes any unambiguous prefix, so a secret must be found
+ * the same way. NULL when arg names no secret option. */
+static const opt_t *secret_named(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+        return NULL;
+    const char *name = arg + 2;
+    size_t n = strcspn(name, "=");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].secret && strncmp(options[i].name, name, n) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* Overwrites what of value is secret: all of it, except an --upstream URL,
+ * whose host stays readable and whose user and password go. Returns 1 when
+ * there was a secret. */
+static int scrub_value(const opt_t *o, char *value)
+{
+    if (o->at == FIELD(upstream)) {
+        char *auth = strstr(value, "://");
+        char *at = auth ? strchr(auth + 3, '@') : NULL;
+        if (at == NULL)
+            return 0;
+        value = auth + 3;
+        memset(value, 'x', (size_t)(at - value));
+        return 1;
+    }
+    memset(value, 'x', strlen(value));
+    return 1;
+}
+
+int jl_config_scrub_argv(int argc, char **argv)
+{
+    int scrubbed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        const opt_t *o = secret_named(argv[i]);
+        if (o == NULL)
+            continue;
+        char *eq = strchr(argv[i], '=');
+        char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (value == NULL)
+            continue;
+        scrubbed += scrub_value(o, value);
+    }
+    return scrubbed;
 }
 
 /* ---- reloading ---- */

@@ -31,6 +31,7 @@ typedef struct jl_config {
     size_t n_allowed_channels;
     int allow_patterns;
     char *publish_token;        /* NULL: no HTTP publish route */
+    char *publish_token_file;   /* publish_token is read from it (jl_config_load_secrets) */
     int metrics;                /* GET /metrics */
     char *auth_url;             /* NULL: streams open without asking the app */
     double auth_timeout, auth_cache;
@@ -42,8 +43,8 @@ typedef struct jl_config {
     char **cors_origins;
     size_t n_cors_origins;
     double longpoll_delay;      /* close a long-poll response this long after its last event */
-    unsigned retry_ms;
-    size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */          /* retry: sent on shutdown and when over the connection cap */
+    unsigned retry_ms;          /* retry: sent on shutdown and when over the connection cap */
+    size_t max_stream_channels; /* channels + patterns one SSE request may subscribe to */
     /* browser tokens (server/token.h) */
     char **token_keys;          /* "[KID=]FILE" / "[KID=]env:NAME"; none: no tokens */
     size_t n_token_keys;
@@ -73,6 +74,8 @@ typedef struct jl_config {
     char *history_file;         /* kept across a clean restart; NULL: not kept */
     /* upstream bridge */
     char *upstream;
+    char *upstream_password_file;
+    char *upstream_password;    /* read from upstream_password_file; overrides the URL's */
     double upstream_linger;
     double upstream_backoff_min;
     double upstream_backoff_max;
@@ -86,10 +89,15 @@ typedef struct jl_config {
  * exit 2). cfg owns its strings; release with jl_config_free. */
 int jl_config_parse(jl_config_t *cfg, int argc, char **argv);
 void jl_config_free(jl_config_t *cfg);
-/* Reads the secrets the options name files of (--metrics-token-file), so
- * that they never need to be on the command line. Returns 0, or -1 with
- * the reason on stderr. */
+/* Reads the secrets the options name files of (--metrics-token-file,
+ * --publish-token-file, --upstream-pass-file), so that they never need
+ * to be on the command line. Returns 0, or -1 with the reason on stderr. */
 int jl_config_load_secrets(jl_config_t *cfg);
+/* Overwrites, in argv's own memory (what ps and /proc/PID/cmdline show),
+ * the values of the secret options given as flags (--requirepass,
+ * --publish-token, the password in --upstream). Parse, and keep a copy of
+ * argv for a reload, first. Returns how many values it overwrote. */
+int jl_config_scrub_argv(int argc, char **argv);
 /* SIGHUP: parses the same command line again (the config file and the
  * environment are read anew) and, if the result is valid, puts the values
  * of the options that can change in a running server into live (the rest

@@ -15,6 +15,7 @@
 #include "server/log.h"
 #include "server/notify.h"
 #include "server/server.h"
+#include "server/util.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -40,9 +41,11 @@ static int check_config(const jl_config_t *cfg)
     if (cfg->upstream == NULL)
         return 0;
     if (jl_redis_url_parse(&url, cfg->upstream) < 0) {
-        fprintf(stderr, "jugglite: invalid value '%s' for --upstream (expected "
+        /* What follows the userinfo only: the error must not print a password. */
+        const char *at = strrchr(cfg->upstream, '@');
+        fprintf(stderr, "jugglite: invalid value '%s%s' for --upstream (expected "
                         "redis://[[user]:password@]host[:port] or unix:///path/to/socket)%s\n",
-                cfg->upstream, strncmp(cfg->upstream, "rediss://", 9) == 0
+                at ? "..." : "", at ? at : cfg->upstream, strncmp(cfg->upstream, "rediss://", 9) == 0
                                    ? " (TLS is not supported yet: use a local TLS tunnel)" : "");
         return -1;
     }
@@ -192,6 +195,23 @@ out:
     return rc;
 }
 
+/* A copy of the command line for SIGHUP's reparse (and a restart's exec),
+ * taken before the secrets in argv are overwritten. */
+static char **argv_copy(int argc, char **argv)
+{
+    char **copy = jl_calloc((size_t)argc + 1, sizeof *copy);
+    for (int i = 0; i < argc; i++)
+        copy[i] = jl_strndup(argv[i], strlen(argv[i]));
+    return copy;
+}
+
+static void argv_free(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 int main(int argc, char **argv)
 {
 #ifdef M_MMAP_THRESHOLD
@@ -222,19 +242,28 @@ int main(int argc, char **argv)
         return rc;
     }
     jl_log_level = (jl_log_level_t)cfg.log_level;
+    char **args = argv_copy(argc, argv);
+    int scrubbed = jl_config_scrub_argv(argc, argv);
     if (cfg.log_file && jl_log_open(cfg.log_file) < 0) {
         fprintf(stderr, "jugglite: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+        argv_free(argc, args);
         jl_config_free(&cfg);
         return 2;
     }
+    if (scrubbed)
+        jl_log_warn("a secret was given on the command line (--requirepass, --publish-token or a "
+                    "password in --upstream): it is blanked in argv now, but was readable in ps "
+                    "until this point; prefer the -file options or JUGGLITE_* variables");
     jl_acl_t acl;
     if (jl_acl_load(&acl, &cfg, jl_resp_command_known) < 0) {
         jl_acl_free(&acl);
+        argv_free(argc, args);
         jl_config_free(&cfg);
         return 2;
     }
-    rc = serve(&cfg, &acl, argc, argv);
+    rc = serve(&cfg, &acl, argc, args);
     jl_acl_free(&acl);
+    argv_free(argc, args);
     jl_config_free(&cfg);
     return rc;
 }

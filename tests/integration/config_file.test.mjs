@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startJugglite, jugglitePath, RawClient, decodeAll, spawnTracked, cleanupAll, freePort } from './lib/harness.mjs';
+import { startJugglite, startRedis, jugglitePath, RawClient, decodeAll, spawnTracked, cleanupAll, freePort } from './lib/harness.mjs';
 
 after(cleanupAll);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-config-'));
@@ -59,4 +59,54 @@ test('--test-config: 0 on a good file, 2 with the file and line on a bad one, no
   const env = await spawnTracked(jugglitePath(), ['--test-config'], { env: { ...process.env, JUGGLITE_NOPE: '1', JUGGLITE_PORT: 'x' } }).waitExit(10000);
   assert.equal(env.code, 2);
   assert.match(env.err, /^jugglite: JUGGLITE_PORT: invalid value 'x' for --port/);
+});
+
+// Every secret, by flag and by file, against a real password-protected
+// Redis upstream: none is in /proc/PID/cmdline, INFO, CONFIG GET or the log
+// (at debug level), and each still works.
+test('secrets by flag and by file: never in cmdline, INFO, CONFIG GET or the log; each works', T, async () => {
+  const redisPass = 'upstream-secret-77';
+  const redis = await startRedis({ args: ['--requirepass', redisPass] });
+  const pubFile = path.join(dir, 'publish.token');
+  const upFile = path.join(dir, 'upstream.pass');
+  writeFileSync(pubFile, 'publish-secret-55\n');
+  writeFileSync(upFile, `${redisPass}\n`);
+  const secrets = ['flag-secret-99', 'publish-secret-55', redisPass, 'url-secret-33'];
+  const srv = await startJugglite({
+    logLevel: 'debug',
+    args: ['--requirepass=flag-secret-99', '--publish-token-file', pubFile,
+      // The URL's (wrong) password is overridden by the file's.
+      '--upstream', `redis://default:url-secret-33@127.0.0.1:${redis.port}`, '--upstream-pass-file', upFile],
+  });
+  try {
+    const cmdline = readFileSync(`/proc/${srv.proc.pid}/cmdline`, 'latin1');
+    for (const s of secrets) assert.ok(!cmdline.includes(s), `${s} in ${cmdline}`);
+    assert.ok(cmdline.includes(`@127.0.0.1:${redis.port}`), 'the upstream host stays readable');
+    const c = await RawClient.connect(srv.respPort);
+    try {
+      assert.equal(decodeAll(await c.call(['AUTH', 'flag-secret-99']))[0], 'OK');
+      const cfg = decodeAll(await c.call(['CONFIG', 'GET', '*']))[0];
+      assert.equal(cfg[cfg.indexOf('requirepass') + 1], '(redacted)');
+      const text = JSON.stringify(cfg) + String(decodeAll(await c.call(['INFO', 'everything']))[0]);
+      for (const s of secrets) assert.ok(!text.includes(s), `${s} in CONFIG GET or INFO`);
+      // The upstream authenticated with the file's password: it comes up.
+      for (let i = 0; ; i++) {
+        const up = String(decodeAll(await c.call(['INFO', 'upstream']))[0]);
+        if (/upstream_state:up/.test(up)) break;
+        assert.ok(i < 100, `the upstream never came up:\n${up}\n${srv.logTail(20)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally { c.close(); }
+    const res = await fetch(`http://127.0.0.1:${srv.ssePort}/publish?channel=c`, {
+      method: 'POST', body: 'hi', headers: { authorization: 'Bearer publish-secret-55' },
+    });
+    await res.text();
+    assert.ok(res.status === 200 || res.status === 202, `publish with the file's token: ${res.status}`);
+    const log = srv.output();
+    for (const s of secrets) assert.ok(!log.includes(s), `${s} in the log`);
+    assert.match(log, /a secret was given on the command line/);
+  } finally {
+    await srv.stop();
+    await redis.stop();
+  }
 });

@@ -342,7 +342,7 @@ static const char *const every_option[] = {
     "--user", "alice on >x +@pubsub", "--user", "bob on nopass", "--address", "10.0.0.2", "--port", "8080",
     "--socket", "/run/h.sock", "--path", "/events", "--keepalive", "2.5",
     "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns",
-    "--publish-token", "tok", "--publish-path", "/pub", "--metrics",
+    "--publish-token", "tok", "--publish-token-file", "/run/pub.token", "--publish-path", "/pub", "--metrics",
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
     "--test-config", "--tcp-backlog", "128", "--auth-url", "http://127.0.0.1:9/auth",
     "--auth-timeout", "0.5", "--auth-cache", "0",
@@ -355,7 +355,7 @@ static const char *const every_option[] = {
     "--head-timeout", "3", "--idle-timeout", "42", "--shutdown-timeout", "8",
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
     "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
-    "--upstream", "redis://h:1", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
+    "--upstream", "redis://h:1", "--upstream-pass-file", "/run/up.pass", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
     "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", "--log-file", "/dev/null", NULL,
 };
 
@@ -426,6 +426,8 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->history_memory, 3 * 1024 * 1024);
     assert_string_equal(c->history_file, "/tmp/h");
     assert_string_equal(c->upstream, "redis://h:1");
+    assert_string_equal(c->upstream_password_file, "/run/up.pass");
+    assert_string_equal(c->publish_token_file, "/run/pub.token");
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
     assert_true(c->upstream_backoff_max == 20);
@@ -472,7 +474,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 60);
+    assert_int_equal(options, 62);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
@@ -746,6 +748,30 @@ static void test_config_last_value_wins(void **state)
     parsed_free(&p);
 }
 
+/* The secrets given as flags are overwritten where ps reads them; nothing
+ * else is: not a -file option's path, not an --upstream host, not what
+ * follows "--". */
+static void test_config_scrub_argv(void **state)
+{
+    (void)state;
+    char a[][48] = {"jugglite", "--requirepass", "sesame", "--publish-token=tok3n",
+                    "--requirep", "pre", "--publish-token-file", "/run/t",
+                    "--upstream", "redis://al:pw@h:1", "--upstream=redis://h:2",
+                    "--upstream-pass-file", "/run/p", "--", "--requirepass", "kept"};
+    char *argv[JL_ARRAY_LEN(a)];
+    for (size_t i = 0; i < JL_ARRAY_LEN(a); i++)
+        argv[i] = a[i];
+    assert_int_equal(jl_config_scrub_argv((int)JL_ARRAY_LEN(a), argv), 4);
+    assert_string_equal(a[2], "xxxxxx");
+    assert_string_equal(a[3], "--publish-token=xxxxx");
+    assert_string_equal(a[5], "xxx");
+    assert_string_equal(a[7], "/run/t");
+    assert_string_equal(a[9], "redis://xxxxx@h:1");
+    assert_string_equal(a[10], "--upstream=redis://h:2");
+    assert_string_equal(a[12], "/run/p");
+    assert_string_equal(a[15], "kept");
+}
+
 static void test_config_unknown_option_refused(void **state)
 {
     (void)state;
@@ -945,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_config_log_levels),
         cmocka_unit_test(test_config_lists),
         cmocka_unit_test(test_config_last_value_wins),
+        cmocka_unit_test(test_config_scrub_argv),
         cmocka_unit_test(test_config_unknown_option_refused),
         cmocka_unit_test(test_config_stray_argument_refused),
         cmocka_unit_test(test_config_getopt_spellings),
