@@ -97,7 +97,7 @@ static void conn_on_readable(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     /* EV_CUSTOM, fed by jl_conn_resume: input that waited in the buffer. */
-    if (!c->closing && !c->paused && c->in.len > 0) {
+    if (!c->closing && !c->paused && !(c->set->held && !c->outgoing) && c->in.len > 0) {
         c->ops->on_input(c);
         input_done(c);
     }
@@ -335,7 +335,8 @@ void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, in
     conn_setup(c, set, ops, fd);
     c->unix_socket = (uint8_t)unix_socket;
     set->accepted++;
-    ev_io_start(set->loop, &c->rio);
+    if (!set->held)
+        ev_io_start(set->loop, &c->rio);
 }
 
 int jl_conn_connect(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
@@ -372,14 +373,36 @@ void jl_conn_pause(jl_conn_t *c)
     ev_io_stop(c->set->loop, &c->rio);
 }
 
-void jl_conn_resume(jl_conn_t *c)
+/* Reads again, and processes what was buffered, unless something else
+ * still keeps c from reading. */
+static void read_again(jl_conn_t *c)
 {
-    c->paused = 0;
-    if (c->closing || c->close_after_flush || c->connecting)
+    if (c->closing || c->close_after_flush || c->connecting || c->paused ||
+        (c->set->held && !c->outgoing))
         return;
     ev_io_start(c->set->loop, &c->rio);
     if (c->in.len > 0)
         ev_feed_event(c->set->loop, &c->rio, EV_CUSTOM);
+}
+
+void jl_conn_resume(jl_conn_t *c)
+{
+    c->paused = 0;
+    read_again(c);
+}
+
+void jl_conn_set_hold(jl_conn_set_t *set, int on)
+{
+    set->held = on;
+    JL_LIST_FOREACH_SAFE(&set->all, it, tmp) {
+        jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
+        if (c->outgoing)
+            continue;
+        if (on)
+            ev_io_stop(set->loop, &c->rio);
+        else
+            read_again(c);
+    }
 }
 
 /* ---- closing ---- */

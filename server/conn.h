@@ -72,6 +72,7 @@ typedef struct jl_conn_set {
     jl_conn_t *reply_last;      /* last connection of the reply segment, or NULL */
     size_t accepted;            /* open accepted connections (what --max-conns bounds) */
     uint64_t next_id;
+    int held;                   /* jl_conn_set_hold: accepted connections are not read */
 } jl_conn_set_t;
 
 struct jl_conn {
@@ -107,6 +108,13 @@ void jl_conn_set_init(jl_conn_set_t *set, struct ev_loop *loop, const jl_config_
 int jl_conn_set_run(jl_conn_set_t *set);
 /* Closes every connection now and frees them all (server exit). */
 void jl_conn_set_close_all(jl_conn_set_t *set, const char *why);
+
+/* on: no accepted connection is read from (nor is input it already
+ * buffered processed) until the hold is lifted; writes go on, and so do
+ * outgoing connections (the upstream). What a restart's hand-over needs:
+ * nothing more is published here once the history has been passed on.
+ * off: every connection not paused, closing or draining reads again. */
+void jl_conn_set_hold(jl_conn_set_t *set, int on);
 
 /* Sets up c (already allocated inside a session struct) for an accepted fd
  * and starts reading. */

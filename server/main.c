@@ -15,6 +15,7 @@
 #include "server/log.h"
 #include "server/notify.h"
 #include "server/server.h"
+#include "server/upgrade.h"
 #include "server/util.h"
 
 #include <errno.h>
@@ -70,13 +71,13 @@ static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http)
     return failed ? -1 : 0;
 }
 
-/* Before the first publish can arrive (the loop has not run yet). A
+/* Before the first publish can arrive (the loop has not run yet), from
+ * --history-file or the file the process we replace saved it to. A
  * missing file is an ordinary first start; a damaged one is logged and
  * ignored; either way it is removed, so that only a clean shutdown ever
  * leaves one behind (a crash later must not resurrect this one). */
-static void history_load(jl_server_t *srv)
+static void history_load(jl_server_t *srv, const char *path)
 {
-    const char *path = srv->cfg->history_file;
     size_t n = 0;
     if (path == NULL)
         return;
@@ -156,11 +157,26 @@ static int load_tokens(const jl_config_t *cfg, jl_token_keys_t **keys)
     return -1;
 }
 
+/* Listening, history loaded: a new start tells systemd; a restart's new
+ * process tells the process it replaces, which tells systemd. */
+static void announce_ready(int restart_fd)
+{
+    if (restart_fd >= 0) {
+        jl_upgrade_child_ready(restart_fd);
+        return;
+    }
+    int ready = jl_notify("READY=1");
+    if (ready < 0)
+        jl_log_warn("NOTIFY_SOCKET: READY=1 not sent: %s", strerror(-ready));
+}
+
 static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
 {
     jl_token_keys_t *keys;
     if (load_tokens(cfg, &keys) < 0)
         return 2;
+    char *inherited_history;
+    int restart_fd = jl_upgrade_child_begin(&inherited_history);
     jl_server_t *srv = jl_server_new(cfg);
     srv->tokens = keys;
     reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
@@ -168,6 +184,7 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
     ev_signal_start(srv->loop, &reload.sighup);
     ev_signal_init(&reload.sigusr1, on_sigusr1, SIGUSR1);
     ev_signal_start(srv->loop, &reload.sigusr1);
+    jl_upgrade_t *upgrade = jl_upgrade_new(srv, argv);
     jl_resp_t *resp = jl_resp_new(srv, acl);
     jl_http_t *http = jl_http_new(srv);
     jl_upstream_t *up = NULL;
@@ -177,13 +194,22 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
         goto out;
     if (cfg->upstream && (up = jl_upstream_new(srv, cfg->upstream)) == NULL)
         goto out;
-    history_load(srv);
-    int ready = jl_notify("READY=1"); /* systemd's Type=notify: listening, history loaded */
-    if (ready < 0)
-        jl_log_warn("NOTIFY_SOCKET: READY=1 not sent: %s", strerror(-ready));
+    if (restart_fd >= 0 && jl_upgrade_child_prepared(restart_fd) < 0) {
+        jl_log_warn("restart: the old process did not pass its history on; starting without it");
+        free(inherited_history);
+        inherited_history = NULL;
+    }
+    history_load(srv, inherited_history ? inherited_history : cfg->history_file);
+    announce_ready(restart_fd);
+    restart_fd = -1;
     rc = jl_server_run(srv);
-    history_save(srv);
+    if (!srv->handed_over)      /* else the history went to the new process */
+        history_save(srv);
 out:
+    if (restart_fd >= 0)
+        close(restart_fd);
+    free(inherited_history);
+    jl_upgrade_free(upgrade);
     ev_signal_stop(srv->loop, &reload.sighup);
     ev_signal_stop(srv->loop, &reload.sigusr1);
     jl_server_close_all(srv);

@@ -48,6 +48,7 @@ struct jl_listener {
     jl_accept_fn accept;
     void *ud;
     char *path;         /* unix socket path, unlinked on exit */
+    char key[300];      /* "tcp ADDR PORT" / "unix PATH" as configured: a restart's match */
 };
 
 /* ---- the loop's hooks ---- */
@@ -227,7 +228,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static int listener_add(jl_server_t *srv, const char *what, int fd, int unix_socket,
-                        const char *path, jl_accept_fn accept, void *ud)
+                        const char *path, const char *key, jl_accept_fn accept, void *ud)
 {
     if (srv->nlisteners == JL_MAX_LISTENERS) {
         jl_log_error("too many listeners");
@@ -242,6 +243,7 @@ static int listener_add(jl_server_t *srv, const char *what, int fd, int unix_soc
     l->accept = accept;
     l->ud = ud;
     l->path = path ? jl_strndup(path, strlen(path)) : NULL;
+    snprintf(l->key, sizeof l->key, "%s", key);
     ev_io_init(&l->io, on_accept, fd, EV_READ);
     ev_io_start(srv->loop, &l->io);
     srv->listeners[srv->nlisteners++] = l;
@@ -257,8 +259,76 @@ static int bound_port(int fd)
     return jl_addr_port((struct sockaddr *)&ss);
 }
 
-int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
-                         jl_accept_fn accept, void *ud)
+/* ---- listeners passed on by a restart ---- */
+
+/* JUGGLITE_INHERIT_LISTENERS, set by the process this one replaces: lines
+ * of "KEY=FD", KEY as jl_listener_t's. Read once, at jl_server_new. */
+static void inherit_parse(jl_server_t *srv)
+{
+    const char *env = getenv(JL_INHERIT_LISTENERS_ENV);
+    while (env && *env && srv->ninherited < JL_MAX_LISTENERS) {
+        size_t len = strcspn(env, "\n");
+        const char *eq = memrchr(env, '=', len);
+        if (eq && (size_t)(eq - env) < sizeof srv->inherited[0].key) {
+            jl_inherited_t *in = &srv->inherited[srv->ninherited];
+            memcpy(in->key, env, (size_t)(eq - env));
+            in->key[eq - env] = '\0';
+            in->fd = atoi(eq + 1);
+            if (in->fd > 2 && fcntl(in->fd, F_SETFD, FD_CLOEXEC) == 0)
+                srv->ninherited++;
+        }
+        env += len + (env[len] == '\n');
+    }
+    unsetenv(JL_INHERIT_LISTENERS_ENV);
+}
+
+/* The inherited socket for key (now ours), or -1: bind a new one. */
+static int inherit_take(jl_server_t *srv, const char *key)
+{
+    for (size_t i = 0; i < srv->ninherited; i++) {
+        jl_inherited_t *in = &srv->inherited[i];
+        if (in->fd >= 0 && strcmp(in->key, key) == 0) {
+            int fd = in->fd;
+            in->fd = -1;
+            return fd;
+        }
+    }
+    return -1;
+}
+
+/* Inherited sockets no listener of this configuration took. */
+static void inherit_close_rest(jl_server_t *srv)
+{
+    for (size_t i = 0; i < srv->ninherited; i++) {
+        if (srv->inherited[i].fd < 0)
+            continue;
+        jl_log_info("restart: the inherited listener %s is not in this configuration: closed",
+                    srv->inherited[i].key);
+        close(srv->inherited[i].fd);
+        srv->inherited[i].fd = -1;
+    }
+}
+
+int jl_server_listener_count(const jl_server_t *srv)
+{
+    return (int)srv->nlisteners;
+}
+
+int jl_server_listener_fd(const jl_server_t *srv, size_t i, const char **key)
+{
+    *key = srv->listeners[i]->key;
+    return srv->listeners[i]->fd;
+}
+
+void jl_server_hold(jl_server_t *srv, int on)
+{
+    listeners_set(srv, !on);
+    jl_conn_set_hold(&srv->conns, on);
+}
+
+/* ---- opening listeners ---- */
+
+static int listen_tcp_new(jl_server_t *srv, const char *what, const char *addr, int port)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -284,14 +354,26 @@ int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, i
         return -1;
     }
     freeaddrinfo(res);
-    if (listener_add(srv, what, fd, 0, NULL, accept, ud) < 0)
+    return fd;
+}
+
+int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
+                         jl_accept_fn accept, void *ud)
+{
+    char key[300];
+    snprintf(key, sizeof key, "tcp %s %d", addr, port);
+    int fd = inherit_take(srv, key);
+    int inherited = fd >= 0;
+    if (fd < 0 && (fd = listen_tcp_new(srv, what, addr, port)) < 0)
         return -1;
-    jl_log_info("%s listening on %s:%d", what, addr, bound_port(fd));
+    if (listener_add(srv, what, fd, 0, NULL, key, accept, ud) < 0)
+        return -1;
+    jl_log_info("%s listening on %s:%d%s", what, addr, bound_port(fd),
+                inherited ? " (inherited)" : "");
     return JL_OK;
 }
 
-int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
-                          jl_accept_fn accept, void *ud)
+static int listen_unix_new(jl_server_t *srv, const char *what, const char *path)
 {
     struct sockaddr_un sun = {0};
     sun.sun_family = AF_UNIX;
@@ -310,9 +392,21 @@ int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
         return -1;
     }
     chmod(path, 0777 & ~(mode_t)umask(0));
-    if (listener_add(srv, what, fd, 1, path, accept, ud) < 0)
+    return fd;
+}
+
+int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
+                          jl_accept_fn accept, void *ud)
+{
+    char key[300];
+    snprintf(key, sizeof key, "unix %s", path);
+    int fd = inherit_take(srv, key);
+    int inherited = fd >= 0;
+    if (fd < 0 && (fd = listen_unix_new(srv, what, path)) < 0)
         return -1;
-    jl_log_info("%s listening on unix:%s", what, path);
+    if (listener_add(srv, what, fd, 1, path, key, accept, ud) < 0)
+        return -1;
+    jl_log_info("%s listening on unix:%s%s", what, path, inherited ? " (inherited)" : "");
     return JL_OK;
 }
 
@@ -358,7 +452,10 @@ void jl_server_shutdown(jl_server_t *srv)
     if (srv->shutting_down)
         return;
     srv->shutting_down = 1;
-    (void)jl_notify("STOPPING=1"); /* systemd: stopping on our own (a SIGTERM, not a crash) */
+    /* systemd: stopping on our own (a SIGTERM, not a crash). Not after a
+     * hand-over: the service goes on, in the process that took over. */
+    if (!srv->handed_over)
+        (void)jl_notify("STOPPING=1");
     srv->shutdown_deadline = ev_now(srv->loop) + srv->cfg->shutdown_timeout;
     listeners_set(srv, 0);
     ev_timer_stop(srv->loop, &srv->accept_backoff);
@@ -410,6 +507,7 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     srv->sigint.data = srv;
     ev_signal_start(srv->loop, &srv->sigint);
     fit_fd_limit(srv);
+    inherit_parse(srv);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     ev_prepare_init(&srv->flush_watcher, on_prepare);
@@ -433,6 +531,7 @@ void jl_server_set_relay(jl_server_t *srv, jl_relay_t *r)
 
 int jl_server_run(jl_server_t *srv)
 {
+    inherit_close_rest(srv);
     jl_log_info("jugglite %s ready (pid %d, max %ld connections)", JL_VERSION, (int)getpid(),
                 srv->max_conns);
     ev_run(srv->loop, 0);
@@ -454,10 +553,9 @@ void jl_server_free(jl_server_t *srv)
         jl_listener_t *l = srv->listeners[i];
         ev_io_stop(srv->loop, &l->io);
         close(l->fd);
-        if (l->path) {
+        if (l->path && !srv->handed_over)   /* else the socket is the new process's */
             unlink(l->path);
-            free(l->path);
-        }
+        free(l->path);
         free(l);
     }
     if (srv->reserve_fd >= 0)

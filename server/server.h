@@ -37,6 +37,17 @@ typedef void (*jl_accept_fn)(void *ud, jl_server_t *srv, int fd, int unix_socket
 
 #define JL_MAX_LISTENERS 8
 
+/* The environment variable a restarting process passes its listening
+ * sockets in (server/upgrade.h). */
+#define JL_INHERIT_LISTENERS_ENV "JUGGLITE_INHERIT_LISTENERS"
+
+/* A listening socket passed on by the process this one replaces, until a
+ * listener of the same key takes it (fd -1 then). */
+typedef struct jl_inherited {
+    char key[300];
+    int fd;
+} jl_inherited_t;
+
 struct jl_server {
     struct ev_loop *loop;
     const jl_config_t *cfg;
@@ -59,6 +70,9 @@ struct jl_server {
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */
     jl_listener_t *listeners[JL_MAX_LISTENERS];
     size_t nlisteners;
+    jl_inherited_t inherited[JL_MAX_LISTENERS];
+    size_t ninherited;
+    int handed_over;            /* a new process took the listeners over (upgrade.h) */
     int reserve_fd;             /* spare fd for EMFILE, see server.c */
     double refused_logged_at;   /* when a refusal over --max-conns was last logged; 0: never */
     size_t refused_unlogged;    /* refused since then without a line */
@@ -92,6 +106,15 @@ int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, i
                          jl_accept_fn accept, void *ud);
 int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
                           jl_accept_fn accept, void *ud);
+/* The listeners, for a restart to pass on: listener i's socket, and the key
+ * ("tcp ADDR PORT", "unix PATH", as configured) the new process's listener
+ * of the same configuration finds it by. jl_server_listen_* take a socket
+ * so passed (JL_INHERIT_LISTENERS_ENV) instead of binding a new one. */
+int jl_server_listener_count(const jl_server_t *srv);
+int jl_server_listener_fd(const jl_server_t *srv, size_t i, const char **key);
+/* on: stop accepting and stop reading every accepted connection (see
+ * jl_conn_set_hold); off: accept and read again. */
+void jl_server_hold(jl_server_t *srv, int on);
 /* Runs the loop until a clean shutdown (SIGTERM/SIGINT) completes. */
 int jl_server_run(jl_server_t *srv);
 /* Closes and frees every connection: before the protocols' own state goes. */

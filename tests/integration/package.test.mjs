@@ -9,8 +9,10 @@
 //     sandbox;
 //   - the unit's own ExecStart runs as an unprivileged user (as DynamicUser
 //     would) with NOTIFY_SOCKET naming a datagram socket this test reads:
-//     READY=1 arrives once it listens, SIGHUP (ExecReload) reloads, SIGTERM
-//     sends STOPPING=1 and exits 0;
+//     READY=1 arrives once it listens, SIGHUP (ExecReload) reloads, SIGUSR2
+//     starts a new (as unprivileged) process that takes the ports over and
+//     is named the main PID (MAINPID=), whose SIGTERM sends STOPPING=1 and
+//     exits 0;
 //   - dpkg --purge leaves nothing behind.
 // Needs root and dpkg (CI has both); skipped, saying why, otherwise, and when
 // a jugglite package is installed already (this test would replace it).
@@ -157,7 +159,7 @@ while True:
     print(json.dumps(s.recv(4096).decode()), flush=True)
 `;
 
-test("the unit's ExecStart, unprivileged: READY=1 once it listens, SIGHUP reloads, SIGTERM: STOPPING=1 and exit 0", T, async () => {
+test("the unit's ExecStart, unprivileged: READY=1 once it listens, SIGHUP reloads, SIGUSR2 hands over (MAINPID=), SIGTERM: STOPPING=1 and exit 0", T, async () => {
   assert.ok(installed(), 'installed by the test before');
   const unit = readFileSync(UNIT, 'utf8');
   const exec = unit.match(/^ExecStart=(.*)$/m)[1].trim().split(/\s+/);
@@ -180,6 +182,7 @@ test("the unit's ExecStart, unprivileged: READY=1 once it listens, SIGHUP reload
   const hard = limit.length ? Number(nofile) : Number(run('sh', ['-c', 'ulimit -Hn']).trim());
   if (!limit.length) process.stdout.write(`# LimitNOFILE=${nofile} cannot be applied here: the hard limit stays ${hard}\n`);
   const maxConns = hard - 64 >= 50000 ? 50000 : hard - 64; // the file's max-conns, or jugglite's cap
+  let newPid = 0;
   const srv = await startJugglite({
     bin: limit[0] || '/usr/bin/setpriv', respAddress: null, respPort: null, address: null, ssePort: null, logLevel: null,
     args: [...limit.slice(1), ...(limit.length ? ['/usr/bin/setpriv'] : []), '--reuid=65534', '--regid=65534',
@@ -208,13 +211,29 @@ test("the unit's ExecStart, unprivileged: READY=1 once it listens, SIGHUP reload
 
     process.kill(srv.proc.pid, 'SIGHUP'); // what ExecReload does
     await until(() => /SIGHUP: configuration reloaded/.test(srv.output()), 'the reload logged', 10000);
+
+    // The documented upgrade (systemctl kill --kill-who=main -s SIGUSR2):
+    // the new process, as unprivileged as the old, takes the ports; the old
+    // one names it as the main PID and exits 0 without STOPPING=1.
+    srv.expectExit();
+    const oldExit = new Promise((resolve) => srv.proc.once('exit', (code) => resolve(code)));
+    process.kill(srv.proc.pid, 'SIGUSR2');
+    assert.equal(await oldExit, 0, `the old process drains and exits 0:\n${srv.logTail()}`);
+    newPid = Number(/restart: pid (\d+) took over/.exec(srv.output())[1]);
+    assert.match(readFileSync(`/proc/${newPid}/status`, 'utf8'), /^Uid:\s+65534\s/m);
+    await until(() => datagrams().includes(`MAINPID=${newPid}`), 'MAINPID= on the notify socket', 10000);
+    const c2 = await RawClient.connect(respPort);
+    try {
+      assert.match(String(decodeAll(await c2.call(['INFO', 'server']))[0]), new RegExp(`process_id:${newPid}\r\n`), 'the same port, the new process');
+    } finally { c2.close(); }
   } finally {
     const r = await srv.stop();
     assert.equal(r.code, 0, `a clean exit:\n${srv.logTail()}`);
+    if (newPid) process.kill(newPid, 'SIGTERM');
   }
-  await until(() => datagrams().includes('STOPPING=1'), 'STOPPING=1 on the notify socket', 5000);
-  assert.deepEqual(datagrams(), ['READY=1', 'STOPPING=1']);
-  assert.ok(existsSync(path.join(state, 'history')), 'the history file written on a clean stop');
+  await until(() => datagrams().includes('STOPPING=1'), 'STOPPING=1 on the notify socket', 10000);
+  assert.deepEqual(datagrams(), ['READY=1', `MAINPID=${newPid}`, 'STOPPING=1']);
+  await until(() => existsSync(path.join(state, 'history')), 'the history file written on a clean stop', 10000);
   await manager.stop();
 });
 

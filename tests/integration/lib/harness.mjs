@@ -89,6 +89,8 @@ async function launch({ name, cmd, args, env, ready, startupMs = STARTUP_MS, cwd
     /** last lines of output, for failure messages */
     logTail: (n = 40) => output.split('\n').slice(-n).join('\n'),
     get exited() { return exited(proc); },
+    /** The process will exit by itself (a restart's hand-over): not "unexpectedly". */
+    expectExit() { stopping = true; },
     async stop({ graceMs = 5000 } = {}) {
       if (!stopping) stopping = true;
       const r = await killProc(proc, graceMs);
