@@ -79,8 +79,12 @@ test('secrets by flag and by file: never in cmdline, INFO, CONFIG GET or the log
       '--upstream', `redis://default:url-secret-33@127.0.0.1:${redis.port}`, '--upstream-pass-file', upFile],
   });
   try {
+    // Under valgrind, /proc/PID/cmdline is valgrind's own copy of the
+    // command line, which the server cannot reach: only the file-borne
+    // secrets can be checked there.
+    const flagBorne = process.env.JL_VALGRIND ? ['flag-secret-99', 'url-secret-33'] : [];
     const cmdline = readFileSync(`/proc/${srv.proc.pid}/cmdline`, 'latin1');
-    for (const s of secrets) assert.ok(!cmdline.includes(s), `${s} in ${cmdline}`);
+    for (const s of secrets.filter((x) => !flagBorne.includes(x))) assert.ok(!cmdline.includes(s), `${s} in ${cmdline}`);
     assert.ok(cmdline.includes(`@127.0.0.1:${redis.port}`), 'the upstream host stays readable');
     const c = await RawClient.connect(srv.respPort);
     try {
