@@ -527,7 +527,8 @@ void jl_http_free(jl_http_t *h)
     free(h);
 }
 
-void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
+void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                    jl_tls_t *tls)
 {
     jl_http_session_t *s = jl_calloc(1, sizeof *s);
     reader_t *rd = jl_calloc(1, sizeof *rd);
@@ -539,4 +540,6 @@ void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     rd->parser.data = s;
     jl_conn_init(&s->conn, &srv->conns, &http_ops, fd, unix_socket);
     s->req->since = s->conn.created;
+    if (tls)
+        jl_conn_start_tls(&s->conn, tls, NULL);
 }

@@ -15,6 +15,7 @@
 
 typedef struct jl_server jl_server_t;
 typedef struct jl_http jl_http_t;
+typedef struct jl_tls jl_tls_t;
 
 /* Sets up the HTTP side: keepalive timer, the rendered page, the relay's
  * readiness callback. */
@@ -22,7 +23,9 @@ jl_http_t *jl_http_new(jl_server_t *srv);
 /* After jl_server_close_all. NULL is a no-op. */
 void jl_http_free(jl_http_t *h);
 /* jl_accept_fn for the SSE listeners (ud: the jl_http_t); over_cap: shed it
- * (SSE: 200 + retry: and close; anything else: 503 with Retry-After). */
-void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap);
+ * (SSE: 200 + retry: and close; anything else: 503 with Retry-After); tls:
+ * the HTTPS listener's context, or NULL. */
+void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                    jl_tls_t *tls);
 
 #endif

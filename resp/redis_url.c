@@ -93,6 +93,8 @@ int jl_redis_url_parse(jl_redis_url_t *u, const char *url)
         rc = parse_unix(u, url + 7);
     else if (strncmp(url, "redis://", 8) == 0)
         rc = parse_tcp(u, url + 8);
+    else if (strncmp(url, "rediss://", 9) == 0 && (rc = parse_tcp(u, url + 9)) == JL_OK)
+        u->tls = 1;
     if (rc < 0)
         jl_redis_url_free(u);
     return rc;

@@ -223,7 +223,8 @@ void jl_resp_free(jl_resp_t *resp)
     free(resp);
 }
 
-void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap)
+void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                    jl_tls_t *tls)
 {
     jl_resp_t *resp = ud;
     jl_resp_client_t *c = jl_calloc(1, sizeof *c);
@@ -242,6 +243,8 @@ void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int ove
     resp->nclients++;
     resp->srv->stats.resp_clients++;
     jl_conn_init(&c->conn, &srv->conns, &client_ops, fd, unix_socket);
+    if (tls && jl_conn_start_tls(&c->conn, tls, NULL) < 0)
+        return;
     if (!over_cap)
         return;
     static const char err[] = "-ERR max number of clients reached\r\n";

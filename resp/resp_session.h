@@ -19,6 +19,7 @@ void jl_resp_session_login_default(jl_resp_client_t *c);
 void jl_resp_free(jl_resp_t *resp);
 /* jl_accept_fn for the RESP listeners (ud: the jl_resp_t). over_cap:
  * refused with Redis's max-clients error. */
-void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap);
+void jl_resp_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                    jl_tls_t *tls);
 
 #endif

@@ -140,6 +140,7 @@ struct jl_upstream {
     jl_server_t *srv;
     up_state_t state;
     jl_redis_url_t url;
+    jl_tls_t *tls;          /* rediss://: the client context; NULL: plain */
     up_conn_t *link;        /* the connection, or NULL while down */
     jl_buf_t cmd;           /* scratch: one command being encoded */
     ev_timer timer;         /* backoff wait, or the connect/handshake deadline */
@@ -918,6 +919,10 @@ static int open_link(jl_upstream_t *u, const struct sockaddr *sa, socklen_t len)
     }
     link->u = u;
     u->link = link;
+    /* A failure closes the link at once, and link_on_close schedules the
+     * next attempt, as for a refused connect. */
+    if (u->tls)
+        jl_conn_start_tls(&link->conn, u->tls, u->url.host);
     return JL_OK;
 }
 
@@ -1484,12 +1489,23 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     jl_upstream_t *u = jl_calloc(1, sizeof *u);
     if (jl_redis_url_parse(&u->url, url) < 0) {
         const char *at = strrchr(url, '@');     /* never log a password */
-        jl_log_error("--upstream %s%s: expected redis://[[user]:password@]host[:port] or "
-                     "unix:///path/to/socket%s",
-                     at ? "..." : "", at ? at : url, strncmp(url, "rediss://", 9) == 0 ? " (TLS is not supported: use a "
-                                                               "local TLS tunnel)" : "");
+        jl_log_error("--upstream %s%s: expected redis[s]://[[user]:password@]host[:port] or "
+                     "unix:///path/to/socket",
+                     at ? "..." : "", at ? at : url);
         free(u);
         return NULL;
+    }
+    if (u->url.tls) {
+        const jl_config_t *cfg = srv->cfg;
+        char err[512];
+        u->tls = jl_tls_client_new(cfg->upstream_ca, cfg->upstream_cert, cfg->upstream_key, err,
+                                   sizeof err);
+        if (u->tls == NULL) {
+            jl_log_error("--upstream %s: TLS: %s", u->url.where, err);
+            jl_redis_url_free(&u->url);
+            free(u);
+            return NULL;
+        }
     }
     if (srv->cfg->upstream_password) {
         free(u->url.pass);
@@ -1517,7 +1533,7 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
         jl_registry_foreach(srv->reg, (jl_ns_t)ns, NULL, 0, adopt_name, &a);
     }
     jl_server_set_relay(srv, &u->relay);
-    jl_log_info("upstream %s: connecting", u->url.where);
+    jl_log_info("upstream %s: connecting%s", u->url.where, u->tls ? " (TLS)" : "");
     attempt(u);
     return u;
 }
@@ -1543,5 +1559,6 @@ void jl_upstream_free(jl_upstream_t *u)
     free(u->pend.chan);
     jl_buf_free(&u->cmd);
     jl_redis_url_free(&u->url);
+    jl_tls_free(u->tls);
     free(u);
 }

@@ -12,7 +12,10 @@
 #                          prometheus (promtool checks /metrics), and for
 #                          the package test lintian, man-db and systemd
 #                          (systemd-analyze verify; nothing is started),
-#                          openssl (the CLI: test certificates)
+#                          openssl (the CLI: test certificates), testssl.sh
+#                          (the TLS listener's audit), libnss3-tools
+#                          (certutil: Chromium trusts the test CA),
+#                          nghttp2-client (nghttp, h2load)
 set -euo pipefail
 
 profile=${1:-run}
@@ -22,7 +25,7 @@ deb_pkgs=(dpkg-dev file)
 bench_pkgs=(redis-server redis-tools nginx-light libnginx-mod-nchan)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus
            clang libclang-rt-14-dev valgrind procps iproute2 python3 lintian man-db systemd
-           openssl)
+           openssl testssl.sh libnss3-tools nghttp2-client)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$profile" = deb ] || [ "$profile" = test ]; then

@@ -15,6 +15,7 @@ typedef struct jl_config {
     char *resp_address;
     int resp_port;              /* -1: no TCP RESP listener */
     char *resp_socket;
+    int resp_tls_port;          /* -1: no RESP-over-TLS listener */
     char *requirepass;
     char *requirepass_file;     /* the default user's password, read at start */
     char *aclfile;              /* Redis aclfile: "user NAME rules..." lines */
@@ -24,6 +25,8 @@ typedef struct jl_config {
     char *address;
     int port;                   /* -1: no TCP HTTP listener */
     char *socket;
+    int tls_port;               /* -1: no HTTPS listener */
+    char *tls_cert_file, *tls_key_file;
     char *path;                 /* SSE stream path */
     double keepalive;           /* seconds between ": keepalive N" comments */
     char *namespace_;
@@ -75,6 +78,7 @@ typedef struct jl_config {
     /* upstream bridge */
     char *upstream;
     char *upstream_password_file;
+    char *upstream_ca, *upstream_cert, *upstream_key;   /* rediss:// */
     char *upstream_password;    /* read from upstream_password_file; overrides the URL's */
     double upstream_linger;
     double upstream_backoff_min;

@@ -13,7 +13,9 @@
 #include "server/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +23,18 @@
 #include <unistd.h>
 
 #define CONN_READ_CHUNK 16384
+#define TLS_WRITE_MAX 16384     /* one full TLS record per SSL_write */
 
 static void conn_destroy(jl_conn_t *c)
 {
     jl_list_remove(&c->all);
+    if (c->ssl) {
+        /* A close_notify if the socket takes it now; never waited for. */
+        if (!c->handshaking)
+            SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        ERR_clear_error();
+    }
     close(c->fd);
     jl_outq_clear(&c->out);
     jl_buf_free(&c->in);
@@ -52,6 +62,132 @@ static void input_done(jl_conn_t *c)
         jl_buf_free(&c->in);
 }
 
+/* ---- TLS ---- */
+
+static void tls_failed(jl_conn_t *c, const char *what)
+{
+    char why[256], msg[400];
+    jl_tls_error(why, sizeof why);
+    long verify = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+    snprintf(msg, sizeof msg, "%s: %s%s%s%s", what, why, verify != X509_V_OK ? " (" : "",
+             verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "",
+             verify != X509_V_OK ? ")" : "");
+    jl_conn_close(c, msg);
+}
+
+/* More decrypted input may wait inside OpenSSL, where the socket's
+ * readiness cannot tell of it: read it from the loop. */
+static void tls_read_pending(jl_conn_t *c)
+{
+    if (c->ssl && !c->closing && ev_is_active(&c->rio) && SSL_pending(c->ssl) > 0)
+        ev_feed_event(c->set->loop, &c->rio, EV_READ);
+}
+
+static void tls_handshake(jl_conn_t *c)
+{
+    ERR_clear_error();
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc != 1) {
+        int e = SSL_get_error(c->ssl, rc);
+        if (e == SSL_ERROR_WANT_READ)
+            ev_io_stop(c->set->loop, &c->wio);
+        else if (e == SSL_ERROR_WANT_WRITE)
+            ev_io_start(c->set->loop, &c->wio);
+        else
+            tls_failed(c, "TLS handshake");
+        return;
+    }
+    c->handshaking = 0;
+    ev_io_stop(c->set->loop, &c->wio);
+    if (c->outgoing)
+        c->ops->on_connected(c);
+    if (c->closing)
+        return;
+    if (!jl_outq_empty(&c->out))
+        jl_conn_flush(c);
+    tls_read_pending(c);
+}
+
+/* SSL_read, answered as read(2) would: > 0, 0 at the end, -1 and errno. */
+static ssize_t tls_read(jl_conn_t *c, char *dst, size_t room)
+{
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, dst, room > INT_MAX ? INT_MAX : (int)room);
+    if (n > 0)
+        return n;
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        /* A TLS 1.3 key update to answer: read again once writable. */
+        c->tls_read_wants_write = 1;
+        ev_io_start(c->set->loop, &c->wio);
+        /* fall through */
+    case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0)
+            return 0;
+        return -1;
+    default:
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+/* The queue through SSL_write, a record at a time. JL_OK: all written;
+ * JL_AGAIN: the socket is full; 1: OpenSSL must read first; -errno. */
+static int tls_write(jl_conn_t *c)
+{
+    char scratch[TLS_WRITE_MAX];
+    while (!jl_outq_empty(&c->out)) {
+        size_t n;
+        const void *p = jl_outq_gather(&c->out, scratch, sizeof scratch, &n);
+        ERR_clear_error();
+        int w = SSL_write(c->ssl, p, (int)n);
+        if (w > 0) {
+            jl_outq_consume(&c->out, (size_t)w);
+            continue;
+        }
+        switch (SSL_get_error(c->ssl, w)) {
+        case SSL_ERROR_WANT_WRITE:
+            return JL_AGAIN;
+        case SSL_ERROR_WANT_READ:
+            c->tls_write_wants_read = 1;
+            return 1;
+        case SSL_ERROR_SYSCALL:
+            return errno ? -errno : -EPIPE;
+        default:
+            return -EPROTO;
+        }
+    }
+    return JL_OK;
+}
+
+int jl_conn_start_tls(jl_conn_t *c, jl_tls_t *tls, const char *host)
+{
+    c->ssl = jl_tls_ssl_new(tls, c->fd, host);
+    if (c->ssl == NULL) {
+        tls_failed(c, "TLS");
+        return -1;
+    }
+    c->handshaking = 1;
+    return JL_OK;
+}
+
+const char *jl_conn_alpn(const jl_conn_t *c, size_t *len)
+{
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    if (c->ssl && !c->handshaking)
+        SSL_get0_alpn_selected(c->ssl, &p, &n);
+    *len = n;
+    return (const char *)p;
+}
+
+/* ---- reading ---- */
+
 /* A connection without an input buffer reads into a stack buffer and keeps
  * a heap buffer only if bytes arrived, so an EOF or an empty wakeup
  * allocates nothing. (Before, every read reserved 16 KiB first: 20,000
@@ -59,6 +195,16 @@ static void input_done(jl_conn_t *c)
  * iteration, and the heap stayed grown after they were freed.) */
 static void conn_read(jl_conn_t *c)
 {
+    if (c->ssl && c->handshaking) {
+        tls_handshake(c);
+        return;
+    }
+    if (c->tls_write_wants_read) {
+        c->tls_write_wants_read = 0;
+        jl_conn_flush(c);
+        if (c->closing)
+            return;
+    }
     char spare[CONN_READ_CHUNK];
     char *dst = spare;
     size_t room = sizeof spare;
@@ -68,13 +214,15 @@ static void conn_read(jl_conn_t *c)
         dst = c->in.data + c->in.len;
         room = c->in.cap - c->in.len;
     }
-    ssize_t n = read(c->fd, dst, room);
+    ssize_t n = c->ssl ? tls_read(c, dst, room) : read(c->fd, dst, room);
     if (n == 0) {
         jl_conn_close(c, "closed by peer");
         return;
     }
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        if (errno == EPROTO && c->ssl)
+            tls_failed(c, "TLS");
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             jl_conn_close(c, strerror(errno));
         return;
     }
@@ -86,6 +234,7 @@ static void conn_read(jl_conn_t *c)
     c->last_active = ev_now(c->set->loop);
     c->ops->on_input(c);
     input_done(c);
+    tls_read_pending(c);
 }
 
 static void conn_on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -107,18 +256,25 @@ static void conn_on_readable(struct ev_loop *loop, ev_io *w, int revents)
 
 void jl_conn_flush(jl_conn_t *c)
 {
-    if (c->closing || c->connecting)
-        return;
+    if (c->closing || c->connecting || c->handshaking)
+        return;     /* the handshake's end flushes */
     size_t before = c->out.bytes;
-    int rc = jl_outq_write(&c->out, c->fd);
+    int rc = c->ssl ? tls_write(c) : jl_outq_write(&c->out, c->fd);
     c->set->stats->net_output_bytes += before - c->out.bytes;
     if (rc < 0) {
-        jl_conn_close(c, strerror(-rc));
+        if (rc == -EPROTO && c->ssl)
+            tls_failed(c, "TLS write");
+        else
+            jl_conn_close(c, strerror(-rc));
         return;
     }
     if (rc == JL_AGAIN) {
         ev_io_start(c->set->loop, &c->wio);
         return;
+    }
+    if (rc == 1) {
+        ev_io_stop(c->set->loop, &c->wio);
+        return;     /* conn_read flushes once OpenSSL has read */
     }
     ev_io_stop(c->set->loop, &c->wio);
     if (c->close_after_flush)
@@ -138,7 +294,10 @@ static void connect_done(jl_conn_t *c)
     c->connecting = 0;
     ev_io_stop(c->set->loop, &c->wio);
     ev_io_start(c->set->loop, &c->rio);
-    c->ops->on_connected(c);
+    if (c->ssl)
+        tls_handshake(c);   /* on_connected once it completes */
+    else
+        c->ops->on_connected(c);
 }
 
 static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
@@ -146,10 +305,21 @@ static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     jl_conn_t *c = JL_CONTAINER_OF(w, jl_conn_t, wio);
-    if (c->connecting)
+    if (c->connecting) {
         connect_done(c);
-    else
-        jl_conn_flush(c);
+        return;
+    }
+    if (c->handshaking) {
+        tls_handshake(c);
+        return;
+    }
+    if (c->tls_read_wants_write) {
+        c->tls_read_wants_write = 0;
+        conn_read(c);
+        if (c->closing)
+            return;
+    }
+    jl_conn_flush(c);
 }
 
 /* Flush order. set->pending is flushed front to back. Connections that got
@@ -383,6 +553,8 @@ static void read_again(jl_conn_t *c)
     ev_io_start(c->set->loop, &c->rio);
     if (c->in.len > 0)
         ev_feed_event(c->set->loop, &c->rio, EV_CUSTOM);
+    else
+        tls_read_pending(c);
 }
 
 void jl_conn_resume(jl_conn_t *c)

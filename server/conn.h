@@ -31,6 +31,7 @@
 #include "server/config.h"
 #include "server/outq.h"
 #include "server/stats.h"
+#include "server/tls.h"
 #include "server/util.h"
 
 #include <ev.h>
@@ -87,6 +88,10 @@ struct jl_conn {
     uint8_t connecting;         /* outgoing, connect() still in progress */
     uint8_t paused;             /* jl_conn_pause: input left unread until resumed */
     uint8_t in_reply;           /* in the reply segment of set->pending (conn.c) */
+    uint8_t handshaking;        /* TLS: the handshake is not done; nothing is written */
+    uint8_t tls_read_wants_write;   /* TLS: SSL_read waits for the socket to be writable */
+    uint8_t tls_write_wants_read;   /* TLS: SSL_write waits for input */
+    SSL *ssl;                   /* TLS (jl_conn_start_tls), or NULL: plain */
     uint64_t id;
     jl_buf_t in;
     jl_outq_t out;
@@ -126,6 +131,16 @@ void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, in
  * on_free). Returns -errno: nothing was set up and no op will ever fire. */
 int jl_conn_connect(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
                     const struct sockaddr *sa, socklen_t len);
+
+/* Puts TLS under c, before anything is read or written (right after
+ * jl_conn_init, or after jl_conn_connect returned JL_OK): accepting, or
+ * connecting to host (SNI, and the name the certificate must carry). An
+ * outgoing connection's on_connected waits for the handshake. Output
+ * queued meanwhile is written once it completes; a failed handshake closes
+ * c with OpenSSL's reason. Returns JL_OK, or -1 (c is closed). */
+int jl_conn_start_tls(jl_conn_t *c, jl_tls_t *tls, const char *host);
+/* The protocol ALPN chose ("h2"; not NUL-terminated), or NULL. */
+const char *jl_conn_alpn(const jl_conn_t *c, size_t *len);
 
 /* Queues a shared frame (takes a reference) / copies private bytes. For
  * accepted connections both check the output limits and may close the

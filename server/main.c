@@ -29,9 +29,16 @@
  * binds: a bad value must not leave a half-started server behind. */
 static int check_config(const jl_config_t *cfg)
 {
-    if (cfg->resp_port < 0 && !cfg->resp_socket && cfg->port < 0 && !cfg->socket) {
+    if (cfg->resp_port < 0 && !cfg->resp_socket && cfg->port < 0 && !cfg->socket &&
+        cfg->tls_port < 0 && cfg->resp_tls_port < 0) {
         fprintf(stderr, "jugglite: no listener: --resp-port and --port are both -1 and no "
-                        "--resp-socket or --socket is given\n");
+                        "--resp-socket, --socket, --tls-port or --resp-tls-port is given\n");
+        return -1;
+    }
+    if ((cfg->tls_port >= 0 || cfg->resp_tls_port >= 0) && cfg->tls_cert_file == NULL) {
+        fprintf(stderr, "jugglite: --%s needs --tls-cert-file (and --tls-key-file unless the "
+                        "key is in the same file)\n",
+                cfg->tls_port >= 0 ? "tls-port" : "resp-tls-port");
         return -1;
     }
     if (cfg->token_required && cfg->n_token_keys == 0) {
@@ -45,27 +52,77 @@ static int check_config(const jl_config_t *cfg)
         /* What follows the userinfo only: the error must not print a password. */
         const char *at = strrchr(cfg->upstream, '@');
         fprintf(stderr, "jugglite: invalid value '%s%s' for --upstream (expected "
-                        "redis://[[user]:password@]host[:port] or unix:///path/to/socket)%s\n",
-                at ? "..." : "", at ? at : cfg->upstream, strncmp(cfg->upstream, "rediss://", 9) == 0
-                                   ? " (TLS is not supported yet: use a local TLS tunnel)" : "");
+                        "redis[s]://[[user]:password@]host[:port] or unix:///path/to/socket)\n",
+                at ? "..." : "", at ? at : cfg->upstream);
         return -1;
     }
     jl_redis_url_free(&url);
     return 0;
 }
 
-static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http)
+/* The TLS listeners' contexts: made before anything binds (a bad
+ * certificate is a configuration error), reloaded on SIGHUP. */
+typedef struct tls_set {
+    jl_tls_t *sse;              /* ALPN: http/1.1 */
+    jl_tls_t *resp;             /* no ALPN: redis-cli sends none */
+} tls_set_t;
+
+static int tls_load(const jl_config_t *cfg, tls_set_t *t)
+{
+    static const char *const http_alpn[] = {"http/1.1", NULL};
+    char err[512];
+    t->sse = t->resp = NULL;
+    if (cfg->tls_port >= 0 &&
+        (t->sse = jl_tls_server_new(cfg->tls_cert_file, cfg->tls_key_file, http_alpn, err,
+                                    sizeof err)) == NULL)
+        goto fail;
+    if (cfg->resp_tls_port >= 0 &&
+        (t->resp = jl_tls_server_new(cfg->tls_cert_file, cfg->tls_key_file, NULL, err,
+                                     sizeof err)) == NULL)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "jugglite: --tls-cert-file/--tls-key-file: %s\n", err);
+    jl_tls_free(t->sse);
+    t->sse = NULL;
+    return -1;
+}
+
+static void tls_reload(const jl_config_t *cfg, tls_set_t *t)
+{
+    jl_tls_t *both[] = {t->sse, t->resp};
+    char err[512];
+    for (size_t i = 0; i < JL_ARRAY_LEN(both); i++) {
+        if (both[i] == NULL)
+            continue;
+        if (jl_tls_server_reload(both[i], cfg->tls_cert_file, cfg->tls_key_file, err,
+                                 sizeof err) < 0) {
+            jl_log_warn("SIGHUP: the TLS certificate is refused (%s); the running one is kept", err);
+            return;
+        }
+    }
+    if (t->sse || t->resp)
+        jl_log_info("SIGHUP: TLS certificate reloaded from %s", cfg->tls_cert_file);
+}
+
+static int listen_all(jl_server_t *srv, jl_resp_t *resp, jl_http_t *http, const tls_set_t *tls)
 {
     const jl_config_t *cfg = srv->cfg;
     int failed = 0;
     if (cfg->resp_port >= 0)
-        failed |= jl_server_listen_tcp(srv, "RESP", cfg->resp_address, cfg->resp_port,
+        failed |= jl_server_listen_tcp(srv, "RESP", cfg->resp_address, cfg->resp_port, NULL,
                                        jl_resp_accept, resp) < 0;
+    if (cfg->resp_tls_port >= 0)
+        failed |= jl_server_listen_tcp(srv, "RESP/TLS", cfg->resp_address, cfg->resp_tls_port,
+                                       tls->resp, jl_resp_accept, resp) < 0;
     if (cfg->resp_socket)
         failed |= jl_server_listen_unix(srv, "RESP", cfg->resp_socket, jl_resp_accept, resp) < 0;
     if (cfg->port >= 0)
-        failed |= jl_server_listen_tcp(srv, "SSE", cfg->address, cfg->port, jl_http_accept,
+        failed |= jl_server_listen_tcp(srv, "SSE", cfg->address, cfg->port, NULL, jl_http_accept,
                                        http) < 0;
+    if (cfg->tls_port >= 0)
+        failed |= jl_server_listen_tcp(srv, "SSE/TLS", cfg->address, cfg->tls_port, tls->sse,
+                                       jl_http_accept, http) < 0;
     if (cfg->socket)
         failed |= jl_server_listen_unix(srv, "SSE", cfg->socket, jl_http_accept, http) < 0;
     return failed ? -1 : 0;
@@ -111,6 +168,7 @@ typedef struct reload {
     ev_signal sighup;
     ev_signal sigusr1;          /* logrotate: reopen the --log-file */
     jl_config_t *cfg;
+    tls_set_t *tls;
     int argc;
     char **argv;
 } reload_t;
@@ -129,6 +187,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     jl_log_level = (jl_log_level_t)r->cfg->log_level;
+    tls_reload(r->cfg, r->tls);
     jl_log_info("SIGHUP: configuration reloaded; changed: %s%s%s", changed[0] ? changed : "nothing",
                 fixed[0] ? "; not changed (a restart is needed): " : "", fixed);
 }
@@ -173,13 +232,18 @@ static void announce_ready(int restart_fd)
 static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
 {
     jl_token_keys_t *keys;
+    tls_set_t tls;
     if (load_tokens(cfg, &keys) < 0)
         return 2;
+    if (tls_load(cfg, &tls) < 0) {
+        jl_token_keys_free(keys);
+        return 2;
+    }
     char *inherited_history;
     int restart_fd = jl_upgrade_child_begin(&inherited_history);
     jl_server_t *srv = jl_server_new(cfg);
     srv->tokens = keys;
-    reload_t reload = {.cfg = cfg, .argc = argc, .argv = argv};
+    reload_t reload = {.cfg = cfg, .tls = &tls, .argc = argc, .argv = argv};
     ev_signal_init(&reload.sighup, on_sighup, SIGHUP);
     ev_signal_start(srv->loop, &reload.sighup);
     ev_signal_init(&reload.sigusr1, on_sigusr1, SIGUSR1);
@@ -190,7 +254,7 @@ static int serve(jl_config_t *cfg, jl_acl_t *acl, int argc, char **argv)
     jl_upstream_t *up = NULL;
     int rc = 1;
 
-    if (listen_all(srv, resp, http) < 0)
+    if (listen_all(srv, resp, http, &tls) < 0)
         goto out;
     if (cfg->upstream && (up = jl_upstream_new(srv, cfg->upstream)) == NULL)
         goto out;
@@ -217,6 +281,8 @@ out:
     jl_http_free(http);
     jl_resp_free(resp);
     jl_server_free(srv);
+    jl_tls_free(tls.sse);
+    jl_tls_free(tls.resp);
     jl_token_keys_free(keys);
     return rc;
 }

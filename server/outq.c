@@ -64,7 +64,7 @@ void jl_outq_append(jl_outq_t *q, const void *p, size_t n)
 }
 
 /* Releases sent items and rewinds the array when empty. */
-static void outq_advance(jl_outq_t *q, size_t written)
+void jl_outq_consume(jl_outq_t *q, size_t written)
 {
     q->bytes -= written;
     while (written > 0) {
@@ -105,9 +105,30 @@ int jl_outq_write(jl_outq_t *q, int fd)
                 return JL_AGAIN;
             return -errno;
         }
-        outq_advance(q, (size_t)w);
+        jl_outq_consume(q, (size_t)w);
     }
     return JL_OK;
+}
+
+const void *jl_outq_gather(const jl_outq_t *q, void *scratch, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (q->bytes == 0)
+        return NULL;
+    const jl_outq_item_t *it = &q->items[q->head];
+    size_t first = it->frame->len - it->off;
+    if (first >= cap || q->head + 1 == q->count) {
+        *n = first < cap ? first : cap;
+        return it->frame->data + it->off;
+    }
+    char *dst = scratch;
+    for (uint32_t i = q->head; i < q->count && *n < cap; i++) {
+        size_t left = q->items[i].frame->len - q->items[i].off;
+        size_t take = left < cap - *n ? left : cap - *n;
+        memcpy(dst + *n, q->items[i].frame->data + q->items[i].off, take);
+        *n += take;
+    }
+    return scratch;
 }
 
 void jl_outq_clear(jl_outq_t *q)

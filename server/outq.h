@@ -36,6 +36,15 @@ void jl_outq_append(jl_outq_t *q, const void *p, size_t n);
 /* writev()s as much as the socket takes. Returns JL_OK when the queue is
  * empty, JL_AGAIN when the socket is full, or -errno. */
 int jl_outq_write(jl_outq_t *q, int fd);
+/* For a writer that cannot take an iovec (TLS): the first unsent bytes,
+ * at most cap of them, in one piece -- the head frame itself when it is
+ * the only one or holds cap bytes already, else copied into scratch (which
+ * has room for cap). *n gets their count; nothing is consumed. Asked again
+ * without a consume in between, it gives the same bytes (and perhaps more
+ * after them), as a retried SSL_write needs. */
+const void *jl_outq_gather(const jl_outq_t *q, void *scratch, size_t cap, size_t *n);
+/* Marks the first n unsent bytes (n <= q->bytes) as sent. */
+void jl_outq_consume(jl_outq_t *q, size_t n);
 /* Drops everything queued (releasing references) and frees the memory. */
 void jl_outq_clear(jl_outq_t *q);
 static inline int jl_outq_empty(const jl_outq_t *q) { return q->bytes == 0; }

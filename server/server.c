@@ -49,6 +49,7 @@ struct jl_listener {
     void *ud;
     char *path;         /* unix socket path, unlinked on exit */
     char key[300];      /* "tcp ADDR PORT" / "unix PATH" as configured: a restart's match */
+    jl_tls_t *tls;      /* accepted connections speak TLS with this context; NULL: plain */
 };
 
 /* ---- the loop's hooks ---- */
@@ -223,12 +224,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             srv->stats.rejected_connections++;
             log_refused(srv, l, fd);
         }
-        l->accept(l->ud, srv, fd, l->unix_socket, over_cap);
+        l->accept(l->ud, srv, fd, l->unix_socket, over_cap, l->tls);
     }
 }
 
 static int listener_add(jl_server_t *srv, const char *what, int fd, int unix_socket,
-                        const char *path, const char *key, jl_accept_fn accept, void *ud)
+                        const char *path, const char *key, jl_tls_t *tls, jl_accept_fn accept,
+                        void *ud)
 {
     if (srv->nlisteners == JL_MAX_LISTENERS) {
         jl_log_error("too many listeners");
@@ -244,6 +246,7 @@ static int listener_add(jl_server_t *srv, const char *what, int fd, int unix_soc
     l->ud = ud;
     l->path = path ? jl_strndup(path, strlen(path)) : NULL;
     snprintf(l->key, sizeof l->key, "%s", key);
+    l->tls = tls;
     ev_io_init(&l->io, on_accept, fd, EV_READ);
     ev_io_start(srv->loop, &l->io);
     srv->listeners[srv->nlisteners++] = l;
@@ -358,7 +361,7 @@ static int listen_tcp_new(jl_server_t *srv, const char *what, const char *addr, 
 }
 
 int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
-                         jl_accept_fn accept, void *ud)
+                         jl_tls_t *tls, jl_accept_fn accept, void *ud)
 {
     char key[300];
     snprintf(key, sizeof key, "tcp %s %d", addr, port);
@@ -366,7 +369,7 @@ int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, i
     int inherited = fd >= 0;
     if (fd < 0 && (fd = listen_tcp_new(srv, what, addr, port)) < 0)
         return -1;
-    if (listener_add(srv, what, fd, 0, NULL, key, accept, ud) < 0)
+    if (listener_add(srv, what, fd, 0, NULL, key, tls, accept, ud) < 0)
         return -1;
     jl_log_info("%s listening on %s:%d%s", what, addr, bound_port(fd),
                 inherited ? " (inherited)" : "");
@@ -404,7 +407,7 @@ int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
     int inherited = fd >= 0;
     if (fd < 0 && (fd = listen_unix_new(srv, what, path)) < 0)
         return -1;
-    if (listener_add(srv, what, fd, 1, path, key, accept, ud) < 0)
+    if (listener_add(srv, what, fd, 1, path, key, NULL, accept, ud) < 0)
         return -1;
     jl_log_info("%s listening on unix:%s%s", what, path, inherited ? " (inherited)" : "");
     return JL_OK;

@@ -22,6 +22,7 @@
 #include "server/registry.h"
 #include "server/relay.h"
 #include "server/stats.h"
+#include "server/tls.h"
 #include "server/token.h"
 #include "server/util.h"
 
@@ -32,8 +33,10 @@ typedef struct jl_server jl_server_t;
 typedef struct jl_listener jl_listener_t;
 
 /* Takes an accepted, non-blocking socket. over_cap: the server is at
- * --max-conns; the protocol refuses the client in its own words and closes. */
-typedef void (*jl_accept_fn)(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap);
+ * --max-conns; the protocol refuses the client in its own words and closes.
+ * tls: the listener's TLS context (jl_conn_start_tls), NULL for plain. */
+typedef void (*jl_accept_fn)(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                             jl_tls_t *tls);
 
 #define JL_MAX_LISTENERS 8
 
@@ -100,10 +103,12 @@ static inline jl_server_t *jl_server_of(const jl_conn_t *c)
  * registry, signal handling, RLIMIT_NOFILE raised to fit --max-conns. No
  * listener yet. Never NULL. */
 jl_server_t *jl_server_new(const jl_config_t *cfg);
-/* Listens on addr:port (TCP) or on a unix socket path; 'what' names the
- * listener in logs ("RESP", "SSE"). Returns JL_OK or -1 (logged). */
+/* Listens on addr:port (TCP; with tls, every connection speaks TLS) or on
+ * a unix socket path; 'what' names the listener in logs ("RESP", "SSE",
+ * "SSE/TLS"). tls (borrowed) must outlive the server. Returns JL_OK or -1
+ * (logged). */
 int jl_server_listen_tcp(jl_server_t *srv, const char *what, const char *addr, int port,
-                         jl_accept_fn accept, void *ud);
+                         jl_tls_t *tls, jl_accept_fn accept, void *ud);
 int jl_server_listen_unix(jl_server_t *srv, const char *what, const char *path,
                           jl_accept_fn accept, void *ud);
 /* The listeners, for a restart to pass on: listener i's socket, and the key

@@ -22,7 +22,7 @@
 #include "server/log.h"
 #include "server/util.h"
 
-#define MAX_ARGS 128
+#define MAX_ARGS 256
 
 /* One parse, and everything it printed. */
 typedef struct {
@@ -338,6 +338,8 @@ static void test_config_help_defaults_are_the_defaults(void **state)
 /* Every option, each with a value that is not its default. */
 static const char *const every_option[] = {
     "--resp-address", "10.0.0.1", "--resp-port", "7000", "--resp-socket", "/run/r.sock",
+    "--resp-tls-port", "7443", "--tls-port", "8443", "--tls-cert-file", "c.pem", "--tls-key-file", "k.pem",
+    "--upstream-ca", "ca.pem", "--upstream-cert", "uc.pem", "--upstream-key", "uk.pem",
     "--requirepass", "sesame", "--requirepass-file", "/run/pass", "--aclfile", "/etc/users.acl",
     "--user", "alice on >x +@pubsub", "--user", "bob on nopass", "--address", "10.0.0.2", "--port", "8080",
     "--socket", "/run/h.sock", "--path", "/events", "--keepalive", "2.5",
@@ -427,6 +429,13 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_string_equal(c->history_file, "/tmp/h");
     assert_string_equal(c->upstream, "redis://h:1");
     assert_string_equal(c->upstream_password_file, "/run/up.pass");
+    assert_int_equal(c->resp_tls_port, 7443);
+    assert_int_equal(c->tls_port, 8443);
+    assert_string_equal(c->tls_cert_file, "c.pem");
+    assert_string_equal(c->tls_key_file, "k.pem");
+    assert_string_equal(c->upstream_ca, "ca.pem");
+    assert_string_equal(c->upstream_cert, "uc.pem");
+    assert_string_equal(c->upstream_key, "uk.pem");
     assert_string_equal(c->publish_token_file, "/run/pub.token");
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
@@ -474,7 +483,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 62);
+    assert_int_equal(options, 69);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));

@@ -47,6 +47,22 @@ static void test_redis_url_host_and_port(void **state)
     expect_tcp("redis://h?x=1", "h", "6379", NULL, NULL, "h:6379");
 }
 
+/* rediss:// is the same URL over TLS, as redis-cli -u reads it. */
+static void test_redis_url_tls(void **state)
+{
+    (void)state;
+    expect_tcp("rediss://:pw@cache.example:6380", "cache.example", "6380", NULL, "pw",
+               "cache.example:6380");
+    jl_redis_url_t u;
+    assert_int_equal(jl_redis_url_parse(&u, "rediss://h"), JL_OK);
+    assert_int_equal(u.tls, 1);
+    assert_string_equal(u.port, "6379");
+    jl_redis_url_free(&u);
+    assert_int_equal(jl_redis_url_parse(&u, "redis://h"), JL_OK);
+    assert_int_equal(u.tls, 0);
+    jl_redis_url_free(&u);
+}
+
 static void test_redis_url_ipv6_literal(void **state)
 {
     (void)state;
@@ -89,7 +105,7 @@ static void test_redis_url_refuses_the_rest(void **state)
     memset(long_path + 8, 'a', sizeof long_path - 9);
     long_path[sizeof long_path - 1] = '\0';
     const char *bad[] = {
-        "", "redis:/h", "http://h:1", "rediss://h:6379", "redis://", "redis://:6379",
+        "", "redis:/h", "http://h:1", "rediss://", "rediss://h:0", "redis://", "redis://:6379",
         "redis://h:", "redis://h:0", "redis://h:65536", "redis://h:12a", "redis://h:-1",
         "redis://[::1", "redis://[::1]x", "redis://:pw@", "unix://relative", "unix://",
         long_path,
@@ -108,6 +124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_url_host_and_port),
+        cmocka_unit_test(test_redis_url_tls),
         cmocka_unit_test(test_redis_url_ipv6_literal),
         cmocka_unit_test(test_redis_url_credentials_as_redis_cli),
         cmocka_unit_test(test_redis_url_unix_socket),
