@@ -25,6 +25,7 @@
  * publish body is read whatever its size up to --max-message-size; only
  * stalling bounds it. */
 #include "http/http_session.h"
+#include "http/h2.h"
 #include "http/auth_url.h"
 
 #include "http/http_response.h"
@@ -427,9 +428,59 @@ static void read_requests(jl_http_session_t *s)
 
 /* ---- connection ops ---- */
 
+/* ---- HTTP/2 ---- */
+
+static const jl_conn_ops_t http_ops;
+
+static jl_http_session_t *session_new(jl_http_t *h, int over_cap);
+
+/* A new HTTP/2 stream's exchange: a session like an accepted one, on a
+ * virtual connection inside the HTTP/2 connection. */
+static jl_conn_t *open_stream(void *ud, jl_conn_t *parent, const jl_conn_transport_t *t,
+                              void *tctx)
+{
+    jl_http_t *h = ud;
+    jl_http_session_t *s = session_new(h, 0);
+    jl_conn_init_virtual(&s->conn, &h->srv->conns, &http_ops, parent, t, tctx);
+    s->req->since = s->conn.created;
+    return &s->conn;
+}
+
+/* Before the first request: HTTP/2 if ALPN chose it, or (--h2c) if the
+ * client starts with the HTTP/2 preface. Returns 1 when the input was
+ * taken (or must wait for more bytes to decide). */
+static int start_h2(jl_http_session_t *s)
+{
+    jl_conn_t *c = &s->conn;
+    size_t alpn_len;
+    const char *alpn = jl_conn_alpn(c, &alpn_len);
+    int h2 = alpn && alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
+    if (!h2 && s->http->srv->cfg->h2c && c->transport == NULL) {
+        int pre = jl_h2_preface(c->in.data, c->in.len);
+        if (pre < 0)
+            return 1;
+        h2 = pre;
+    }
+    if (!h2)
+        return 0;
+    reader_free(reader_of(s));
+    s->req = NULL;
+    s->state = JL_HTTP_H2;
+    s->h2 = jl_h2_new(c, s->http->srv->cfg, open_stream, s->http);
+    jl_h2_input(s->h2);
+    return 1;
+}
+
 static void http_on_input(jl_conn_t *c)
 {
     jl_http_session_t *s = session_of(c);
+    if (s->h2) {
+        jl_h2_input(s->h2);
+        return;
+    }
+    if (!s->served && s->state == JL_HTTP_READING && start_h2(s))
+        return;
+    s->served = 1;
     /* A waiting request is answered before anything after it is read;
      * a stream reads only to notice the close. Both bound what they drop. */
     if (s->state == JL_HTTP_STREAMING || s->state == JL_HTTP_WAITING)
@@ -441,6 +492,10 @@ static void http_on_input(jl_conn_t *c)
 static void http_on_shutdown(jl_conn_t *c)
 {
     jl_http_session_t *s = session_of(c);
+    if (s->h2) {
+        jl_h2_shutdown(s->h2);  /* its streams say goodbye as sessions of their own */
+        return;
+    }
     if (s->state == JL_HTTP_STREAMING)
         jl_sse_stream_shutdown(s);
     jl_conn_close_after_flush(c);
@@ -471,9 +526,25 @@ static void http_on_cron(jl_conn_t *c, double now)
     }
 }
 
+static void http_on_drained(jl_conn_t *c)
+{
+    jl_http_session_t *s = session_of(c);
+    if (s->h2)
+        jl_h2_drained(s->h2);
+}
+
+static void http_on_close(jl_conn_t *c, const char *why)
+{
+    (void)why;
+    jl_http_session_t *s = session_of(c);
+    if (s->h2)
+        jl_h2_closed(s->h2);
+}
+
 static void http_on_free(jl_conn_t *c)
 {
     jl_http_session_t *s = session_of(c);
+    jl_h2_free(s->h2);
     if (s->state == JL_HTTP_WAITING)
         jl_auth_url_forget(s);
     jl_sse_stream_free(s);
@@ -484,6 +555,8 @@ static void http_on_free(jl_conn_t *c)
 
 static const jl_conn_ops_t http_ops = {
     .on_input = http_on_input,
+    .on_close = http_on_close,
+    .on_drained = http_on_drained,
     .on_shutdown = http_on_shutdown,
     .on_cron = http_on_cron,
     .on_free = http_on_free,
@@ -527,17 +600,23 @@ void jl_http_free(jl_http_t *h)
     free(h);
 }
 
-void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
-                    jl_tls_t *tls)
+static jl_http_session_t *session_new(jl_http_t *h, int over_cap)
 {
     jl_http_session_t *s = jl_calloc(1, sizeof *s);
     reader_t *rd = jl_calloc(1, sizeof *rd);
-    s->http = ud;
+    s->http = h;
     s->over_cap = (uint8_t)over_cap;
     s->state = JL_HTTP_READING;
     s->req = &rd->req;
     http_parser_init(&rd->parser, HTTP_REQUEST);
     rd->parser.data = s;
+    return s;
+}
+
+void jl_http_accept(void *ud, jl_server_t *srv, int fd, int unix_socket, int over_cap,
+                    jl_tls_t *tls)
+{
+    jl_http_session_t *s = session_new(ud, over_cap);
     jl_conn_init(&s->conn, &srv->conns, &http_ops, fd, unix_socket);
     s->req->since = s->conn.created;
     if (tls)

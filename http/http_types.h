@@ -101,7 +101,9 @@ typedef struct jl_http_req {
     char *cookie;               /* a stream's token may be in it (http_token.c) */
 } jl_http_req_t;
 
-typedef enum { JL_HTTP_READING, JL_HTTP_STREAMING, JL_HTTP_WAITING } jl_http_state_t;
+/* JL_HTTP_H2: the connection speaks HTTP/2 (h2.h); its requests are the
+ * sessions of its streams. */
+typedef enum { JL_HTTP_READING, JL_HTTP_STREAMING, JL_HTTP_WAITING, JL_HTTP_H2 } jl_http_state_t;
 
 typedef struct jl_http jl_http_t;
 typedef struct jl_sse_wait jl_sse_wait_t;   /* private to sse_stream.c */
@@ -117,6 +119,8 @@ typedef struct jl_http_session {
     jl_http_req_t *req;         /* the request being read; NULL on a stream */
     uint8_t state;              /* jl_http_state_t */
     uint8_t over_cap;           /* accepted at --max-conns: shed it */
+    uint8_t served;             /* input was read as HTTP/1.1: too late for HTTP/2 */
+    struct jl_h2 *h2;           /* HTTP/2 on this connection (http_session.c), or NULL */
     uint32_t ignored;           /* bytes received on a stream after its head */
     /* the stream (sse_stream.c) */
     jl_sink_t sink;             /* ops == NULL until the stream subscribes */

@@ -20,7 +20,7 @@ set -euo pipefail
 
 profile=${1:-run}
 build_pkgs=(gcc make cmake pkg-config libev-dev libhttp-parser-dev libjansson-dev
-            libjwt-dev libssl-dev libcurl4-openssl-dev)
+            libjwt-dev libssl-dev libcurl4-openssl-dev libnghttp2-dev)
 deb_pkgs=(dpkg-dev file)
 bench_pkgs=(redis-server redis-tools nginx-light libnginx-mod-nchan)
 test_pkgs=(libcmocka-dev redis-server redis-tools chromium curl nginx-light prometheus

@@ -94,6 +94,8 @@ static const opt_t options[] = {
     {.name = "tls-port", .kind = OPT_INT, .at = FIELD(tls_port), .def = "-1",
      .min = -1, .max = 65535,
      .metavar = "N", .help = "also HTTPS on this port (--port -1: HTTPS only); -1: none"},
+    {.name = "h2c", .kind = OPT_FLAG, .at = FIELD(h2c),
+     .help = "also HTTP/2 without TLS, prior knowledge (curl --http2-prior-knowledge)"},
     {.name = "tls-cert-file", .live = 1, .kind = OPT_STRING, .at = FIELD(tls_cert_file),
      .metavar = "PATH", .help = "PEM certificate chain of the TLS ports (reread on SIGHUP)"},
     {.name = "tls-key-file", .live = 1, .kind = OPT_STRING, .at = FIELD(tls_key_file),

@@ -26,6 +26,7 @@ typedef struct jl_config {
     int port;                   /* -1: no TCP HTTP listener */
     char *socket;
     int tls_port;               /* -1: no HTTPS listener */
+    int h2c;                    /* HTTP/2 prior knowledge on the plain listeners */
     char *tls_cert_file, *tls_key_file;
     char *path;                 /* SSE stream path */
     double keepalive;           /* seconds between ": keepalive N" comments */

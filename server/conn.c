@@ -35,7 +35,8 @@ static void conn_destroy(jl_conn_t *c)
         SSL_free(c->ssl);
         ERR_clear_error();
     }
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     jl_outq_clear(&c->out);
     jl_buf_free(&c->in);
     c->ops->on_free(c);
@@ -254,8 +255,21 @@ static void conn_on_readable(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- output ---- */
 
+/* A virtual connection's flush: its transport takes the queue. */
+static void flush_virtual(jl_conn_t *c)
+{
+    c->blocked = (uint8_t)c->transport->take(c);
+    if (!c->blocked && c->close_after_flush && !c->closing)
+        jl_conn_close(c, "flushed");
+}
+
 void jl_conn_flush(jl_conn_t *c)
 {
+    if (c->transport) {
+        if (!c->closing)
+            flush_virtual(c);
+        return;
+    }
     if (c->closing || c->connecting || c->handshaking)
         return;     /* the handshake's end flushes */
     size_t before = c->out.bytes;
@@ -277,6 +291,10 @@ void jl_conn_flush(jl_conn_t *c)
         return;     /* conn_read flushes once OpenSSL has read */
     }
     ev_io_stop(c->set->loop, &c->wio);
+    if (c->ops->on_drained && !c->close_after_flush) {
+        c->ops->on_drained(c);
+        return;
+    }
     if (c->close_after_flush)
         jl_conn_close(c, "flushed");
 }
@@ -344,7 +362,7 @@ static void conn_on_writable(struct ev_loop *loop, ev_io *w, int revents)
  * only hear EAGAIN again. */
 static int socket_full(const jl_conn_t *c)
 {
-    return !c->connecting && ev_is_active(&c->wio);
+    return c->blocked || (!c->connecting && ev_is_active(&c->wio));
 }
 
 static void mark_pending(jl_conn_t *c)
@@ -424,6 +442,17 @@ void jl_conn_append(jl_conn_t *c, const void *p, size_t n)
         return;
     jl_outq_append(&c->out, p, n);
     mark_pending_reply(c);
+    check_limits(c);
+}
+
+void jl_conn_move(jl_conn_t *c, const void *prefix, size_t plen, jl_outq_t *from, size_t n)
+{
+    if (c->closing)
+        return;
+    if (plen)
+        jl_outq_append(&c->out, prefix, plen);
+    jl_outq_move(&c->out, from, n);
+    mark_pending(c);
     check_limits(c);
 }
 
@@ -509,6 +538,28 @@ void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, in
         ev_io_start(set->loop, &c->rio);
 }
 
+void jl_conn_init_virtual(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
+                          jl_conn_t *parent, const jl_conn_transport_t *t, void *tctx)
+{
+    conn_setup(c, set, ops, -1);
+    c->unix_socket = parent->unix_socket;
+    c->parent = parent;
+    c->transport = t;
+    c->tctx = tctx;
+}
+
+void jl_conn_feed(jl_conn_t *c, const void *p, size_t n)
+{
+    if (c->closing || n == 0)
+        return;
+    jl_buf_append(&c->in, p, n);
+    c->last_active = ev_now(c->set->loop);
+    if (c->paused || c->close_after_flush || c->set->held)
+        return;
+    c->ops->on_input(c);
+    input_done(c);
+}
+
 int jl_conn_connect(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
                     const struct sockaddr *sa, socklen_t len)
 {
@@ -550,6 +601,11 @@ static void read_again(jl_conn_t *c)
     if (c->closing || c->close_after_flush || c->connecting || c->paused ||
         (c->set->held && !c->outgoing))
         return;
+    if (c->transport) {     /* no socket: only what was fed and left */
+        if (c->in.len > 0)
+            ev_feed_event(c->set->loop, &c->rio, EV_CUSTOM);
+        return;
+    }
     ev_io_start(c->set->loop, &c->rio);
     if (c->in.len > 0)
         ev_feed_event(c->set->loop, &c->rio, EV_CUSTOM);
@@ -590,11 +646,13 @@ void jl_conn_close(jl_conn_t *c, const char *why)
     unmark_pending(c);
     jl_list_remove(&c->all);
     jl_list_push(&c->set->closing, &c->all);
-    if (!c->outgoing)
+    if (!c->outgoing && !c->transport)
         c->set->accepted--;
     jl_log_debug("conn %llu closing: %s", (unsigned long long)c->id, why);
     if (c->ops->on_close)
         c->ops->on_close(c, why);
+    if (c->transport)
+        c->transport->closed(c, c->close_after_flush && jl_outq_empty(&c->out));
 }
 
 void jl_conn_close_after_flush(jl_conn_t *c)
@@ -613,6 +671,8 @@ void jl_conn_close_after_flush(jl_conn_t *c)
 
 void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
 {
+    if (c->parent)
+        c = c->parent;
     if (c->unix_socket)
         snprintf(buf, len, "/unix:%d", c->fd);
     else
@@ -621,5 +681,7 @@ void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
 
 void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
 {
+    if (c->parent)
+        c = c->parent;
     jl_addr_local(c->fd, buf, len);
 }

@@ -40,6 +40,20 @@
 
 typedef struct jl_conn jl_conn_t;
 
+/* What carries a connection that has no socket of its own -- an HTTP/2
+ * stream, whose bytes travel inside its parent connection (jl_conn_init_
+ * virtual). Its output queue is the stream's; the transport takes from it. */
+typedef struct jl_conn_transport {
+    /* Output is queued on c: take what may go now (jl_outq_move into the
+     * parent's queue). Returns 0 once c->out is empty, 1 while bytes must
+     * wait (flow control): the transport takes them later by itself, and
+     * calls jl_conn_flush(c) when c->out empties, so a closing c can end. */
+    int (*take)(jl_conn_t *c);
+    /* c was closed: gracefully (close_after_flush, everything taken) or
+     * not (an error, a limit, a kill). Called once, from jl_conn_close. */
+    void (*closed)(jl_conn_t *c, int graceful);
+} jl_conn_transport_t;
+
 typedef struct jl_conn_ops {
     /* New bytes are in c->in (or paused input was resumed); consume what
      * was used with jl_buf_consume. May close the connection. */
@@ -53,6 +67,10 @@ typedef struct jl_conn_ops {
     /* Optional: the server is shutting down: say goodbye and close (usually
      * with jl_conn_close_after_flush). */
     void (*on_shutdown)(jl_conn_t *c);
+    /* Optional: the output queue was written out, all of it: for a
+     * protocol holding more to give (HTTP/2 stops handing nghttp2's
+     * frames over while the queue is long). */
+    void (*on_drained)(jl_conn_t *c);
     /* Optional: once per second from the server's cron, with the loop's
      * time: protocol timeouts. May close the connection. */
     void (*on_cron)(jl_conn_t *c, double now);
@@ -92,6 +110,11 @@ struct jl_conn {
     uint8_t tls_read_wants_write;   /* TLS: SSL_read waits for the socket to be writable */
     uint8_t tls_write_wants_read;   /* TLS: SSL_write waits for input */
     SSL *ssl;                   /* TLS (jl_conn_start_tls), or NULL: plain */
+    /* virtual connections only (fd -1): */
+    jl_conn_t *parent;          /* the connection the bytes travel in */
+    const jl_conn_transport_t *transport;
+    void *tctx;                 /* the transport's (its stream) */
+    uint8_t blocked;            /* take() left bytes: not marked pending until it asks */
     uint64_t id;
     jl_buf_t in;
     jl_outq_t out;
@@ -125,6 +148,16 @@ void jl_conn_set_hold(jl_conn_set_t *set, int on);
  * and starts reading. */
 void jl_conn_init(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops, int fd,
                   int unix_socket);
+/* Sets c up as a virtual connection inside parent: no socket, no watchers,
+ * not counted against --max-conns; input comes from jl_conn_feed, output
+ * goes to t. Output limits apply to it as to an accepted connection. Its
+ * peer and local addresses are the parent's. */
+void jl_conn_init_virtual(jl_conn_t *c, jl_conn_set_t *set, const jl_conn_ops_t *ops,
+                          jl_conn_t *parent, const jl_conn_transport_t *t, void *tctx);
+/* Input for a virtual connection, as if read from a socket: on_input runs
+ * now (unless c is paused or held; then when it resumes). */
+void jl_conn_feed(jl_conn_t *c, const void *p, size_t n);
+
 /* Opens a non-blocking socket to sa and sets c up as an outgoing
  * connection. Returns JL_OK: ops->on_connected fires from the loop once
  * connected, or the connection closes (on_close with the reason, then
@@ -149,6 +182,9 @@ const char *jl_conn_alpn(const jl_conn_t *c, size_t *len);
  * fan-out (see conn.c). */
 void jl_conn_push(jl_conn_t *c, jl_frame_t *f);
 void jl_conn_append(jl_conn_t *c, const void *p, size_t n);
+/* For a transport: queues plen bytes of prefix (copied), then the first n
+ * bytes of 'from' (moved: whole frames by reference), as fan-out. */
+void jl_conn_move(jl_conn_t *c, const void *prefix, size_t plen, jl_outq_t *from, size_t n);
 /* Writes c's queue now, as the flush does. */
 void jl_conn_flush(jl_conn_t *c);
 

@@ -63,13 +63,13 @@ static int check_config(const jl_config_t *cfg)
 /* The TLS listeners' contexts: made before anything binds (a bad
  * certificate is a configuration error), reloaded on SIGHUP. */
 typedef struct tls_set {
-    jl_tls_t *sse;              /* ALPN: http/1.1 */
+    jl_tls_t *sse;              /* ALPN: h2, http/1.1 */
     jl_tls_t *resp;             /* no ALPN: redis-cli sends none */
 } tls_set_t;
 
 static int tls_load(const jl_config_t *cfg, tls_set_t *t)
 {
-    static const char *const http_alpn[] = {"http/1.1", NULL};
+    static const char *const http_alpn[] = {"h2", "http/1.1", NULL};
     char err[512];
     t->sse = t->resp = NULL;
     if (cfg->tls_port >= 0 &&

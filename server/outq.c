@@ -131,6 +131,21 @@ const void *jl_outq_gather(const jl_outq_t *q, void *scratch, size_t cap, size_t
     return scratch;
 }
 
+void jl_outq_move(jl_outq_t *dst, jl_outq_t *src, size_t n)
+{
+    while (n > 0 && src->bytes > 0) {
+        jl_outq_item_t *it = &src->items[src->head];
+        size_t left = it->frame->len - it->off;
+        size_t take = n < left ? n : left;
+        if (it->off == 0 && take == it->frame->len)
+            jl_outq_push(dst, it->frame);       /* a whole frame: by reference */
+        else
+            jl_outq_append(dst, it->frame->data + it->off, take);
+        jl_outq_consume(src, take);
+        n -= take;
+    }
+}
+
 void jl_outq_clear(jl_outq_t *q)
 {
     for (uint32_t i = q->head; i < q->count; i++)

@@ -45,6 +45,9 @@ int jl_outq_write(jl_outq_t *q, int fd);
 const void *jl_outq_gather(const jl_outq_t *q, void *scratch, size_t cap, size_t *n);
 /* Marks the first n unsent bytes (n <= q->bytes) as sent. */
 void jl_outq_consume(jl_outq_t *q, size_t n);
+/* Moves the first n unsent bytes of src to the end of dst: whole frames by
+ * reference (a shared event stays shared), pieces of one by copy. */
+void jl_outq_move(jl_outq_t *dst, jl_outq_t *src, size_t n);
 /* Drops everything queued (releasing references) and frees the memory. */
 void jl_outq_clear(jl_outq_t *q);
 static inline int jl_outq_empty(const jl_outq_t *q) { return q->bytes == 0; }

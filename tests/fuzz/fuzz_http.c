@@ -192,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     out_len = 0;
-    jl_http_accept(http, srv, sv[0], 1, 0);
+    jl_http_accept(http, srv, sv[0], 1, 0, NULL);
 
     static const char msg[] = "{\"event\":\"e\",\"id\":\"7\",\"x\":\"a\\nb\"}\nline2";
     if (publish_first)

@@ -1,10 +1,11 @@
 // tls.test.mjs -- TLS on both listeners and to the upstream, against the real
 // binary, with real clients and a throwaway CA (lib/tls.mjs):
-//   - curl over HTTPS: a stream, /health; ALPN http/1.1; TLS 1.1 refused;
+//   - curl over HTTPS (HTTP/1.1; h2.test.mjs has HTTP/2): a stream, /health;
+//     ALPN http/1.1; TLS 1.1 refused;
 //   - redis-cli --tls against --resp-tls-port answers as redis-server's own
 //     TLS port does, and a PUBLISH over TLS reaches an HTTPS stream;
-//   - headless Chromium that trusts the CA (an NSS database, no
-//     --ignore-certificate-errors) opens EventSources on an https page;
+//   - headless Chromium with HTTP/2 off, trusting the CA (an NSS database,
+//     no --ignore-certificate-errors), opens EventSources on an https page;
 //   - the bridge over rediss:// to a TLS redis-server: verified with the CA
 //     (and a client certificate when Redis asks for one); without the CA it
 //     never comes up and says why;
@@ -73,12 +74,14 @@ describe('TLS listeners', () => {
   after(async () => { await srv?.stop(); });
 
   test('curl over HTTPS: a stream and /health, ALPN http/1.1, TLS 1.1 refused', T, async () => {
-    const health = await curl(['-v', `https://localhost:${srv.tlsPort}/health`]);
+    // HTTP/1.1 over TLS here (h2.test.mjs has HTTP/2): a client offering
+    // only http/1.1 gets it.
+    const health = await curl(['-v', '--http1.1', `https://localhost:${srv.tlsPort}/health`]);
     assert.equal(health.code, 0, health.err);
     assert.match(health.out, /"status":"ok"/);
     assert.match(health.err, /ALPN: server accepted http\/1\.1/);
     assert.match(health.err, /SSL connection using TLSv1\.3/);
-    const stream = curl(['-N', '--max-time', '3', `https://localhost:${srv.tlsPort}/stream?channel=tls`]);
+    const stream = curl(['-N', '--http1.1', '--max-time', '3', `https://localhost:${srv.tlsPort}/stream?channel=tls`]);
     await until(async () => Number((await command(srv.respPort, 'PUBSUB', 'NUMSUB', 'tls'))[1]) === 1,
       'the HTTPS stream subscribed');
     const pub = await run('redis-cli', ['--tls', '--cacert', certs.ca, '-p', String(srv.respTlsPort), 'PUBLISH', 'tls', 'over TLS both ways']);
@@ -109,11 +112,11 @@ describe('TLS listeners', () => {
     } finally { await redis.stop(); }
   });
 
-  test('Chromium, trusting the CA, opens EventSources on an https page; all receive', T, async (t) => {
+  test('Chromium (HTTP/2 off), trusting the CA, opens EventSources on an https page; all receive', T, async (t) => {
     if (!chromiumPath()) return t.skip('no chromium');
     const home = path.join(dir, 'chromium-home');
     await trustCa(home, certs.ca);
-    const browser = await launchChromium({ env: { HOME: home } });
+    const browser = await launchChromium({ env: { HOME: home }, args: ['--disable-http2'] });
     try {
       const page = await browser.newPage();
       const resp = await page.goto(`https://localhost:${srv.tlsPort}/health`);
