@@ -6,13 +6,9 @@
  * health, page, OPTIONS, errors: http_routes.c), the stream start
  * (sse_stream.c), the responses (http_response.c) and the SSE encoder.
  * Those functions are static, so this target drives the side exactly as
- * the server does: one jl_server_t (no listeners) and one jl_http_t live
- * for the whole run, and each input is one connection -- a socketpair
- * whose server end goes to jl_http_accept(), the input is written to the
- * other end (at once, or in chunks whose size the first byte picks), a
- * message is published through the server's relay to the channels a
- * stream may have subscribed to, and then EOF; the loop runs until the
- * connection has been freed. Both are freed at exit.
+ * the server does (http_driver.h, shared with fuzz_h2.c): each input is
+ * one connection over a socketpair, written at once or in chunks, with a
+ * publish to the channels a stream may have subscribed to, then EOF.
  *
  * Beyond ASan/UBSan/LSan, what it checks on the bytes that come back:
  *  - every response starts "HTTP/1.1 " and parses as a sequence of HTTP
@@ -27,94 +23,11 @@
  * The server is configured so that the limits are reachable by small
  * inputs: --max-header-size 1kb, --max-message-size 4kb, a publish token
  * ("tok"), a namespace, patterns and CORS on. */
-#include "http/http_session.h"
-#include "server/config.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "tests/fuzz/http_driver.h"
 
-#include <ev.h>
 #include <http_parser.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#define MAX_TURNS 10000
-#define OUT_CAP (1 << 20)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static jl_config_t cfg;
-static jl_server_t *srv;
-static jl_http_t *http;
-static char out[OUT_CAP];
-static size_t out_len;
-
-#define CHECK(cond, what)                                             \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            fprintf(stderr, "fuzz_http: %s\n", what);                 \
-            abort();                                                  \
-        }                                                             \
-    } while (0)
-
-static void teardown(void)
-{
-    jl_server_close_all(srv);
-    jl_http_free(http);
-    jl_server_free(srv);
-    jl_config_free(&cfg);
-}
-
-static void setup(void)
-{
-    char *argv[] = {
-        "jugglite", "--port", "-1", "--resp-port", "-1", "--max-header-size", "1kb",
-        "--max-message-size", "4kb", "--publish-token", "tok", "--namespace", "ns:",
-        "--allow-patterns", "--cors-origin", "https://a.example", "--log-level", "error",
-        NULL,
-    };
-    int argc = (int)(sizeof argv / sizeof *argv) - 1;
-    if (jl_config_parse(&cfg, argc, argv) != 0)
-        abort();
-    jl_log_level = JL_LOG_ERROR;
-    srv = jl_server_new(&cfg);
-    if (srv == NULL)
-        abort();
-    http = jl_http_new(srv);
-    atexit(teardown);
-}
-
-static void publish(const char *chan, const char *payload, size_t len)
-{
-    jl_pub_t pub = {chan, strlen(chan), payload, len, 0};
-    jl_relay_publish(srv->relay, &pub, NULL, NULL);
-}
-
-/* Reads whatever the server wrote; keeps up to OUT_CAP bytes. */
-static void drain(int fd)
-{
-    char tmp[65536];
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof tmp);
-        if (n <= 0)
-            return;
-        size_t take = out_len + (size_t)n <= OUT_CAP ? (size_t)n : OUT_CAP - out_len;
-        memcpy(out + out_len, tmp, take);
-        out_len += take;
-    }
-}
-
-static void turn(int peer)
-{
-    ev_run(srv->loop, EVRUN_NOWAIT);
-    drain(peer);
-}
 
 /* ---- checks on the response bytes ---- */
 
@@ -175,54 +88,18 @@ static void check_parse(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static char *argv[] = {
+        "jugglite", "--port", "-1", "--resp-port", "-1", "--max-header-size", "1kb",
+        "--max-message-size", "4kb", "--publish-token", "tok", "--namespace", "ns:",
+        "--allow-patterns", "--cors-origin", "https://a.example", "--log-level", "error",
+        NULL,
+    };
     if (srv == NULL)
-        setup();
-    if (size < 1)
+        driver_setup("fuzz_http", argv);
+    if (driver_connection(data, size, NULL, 0) < 0)
         return 0;
-    size_t chunk = data[0] & 0x80 ? (size_t)(data[0] & 0x3f) + 1 : SIZE_MAX;
-    int publish_first = data[0] & 0x40;
     data++;
     size--;
-
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        abort();
-    int peer = sv[1];
-    int big = 1 << 20;
-    setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    out_len = 0;
-    jl_http_accept(http, srv, sv[0], 1, 0, NULL);
-
-    static const char msg[] = "{\"event\":\"e\",\"id\":\"7\",\"x\":\"a\\nb\"}\nline2";
-    if (publish_first)
-        publish("ns:a", msg, sizeof msg - 1);
-    size_t off = 0;
-    while (off < size) {
-        size_t n = size - off < chunk ? size - off : chunk;
-        ssize_t w = write(peer, data + off, n);
-        if (w < 0) {
-            if (errno != EAGAIN)
-                break;      /* the server closed: the rest is not wanted */
-            turn(peer);
-            continue;
-        }
-        off += (size_t)w;
-        turn(peer);
-    }
-    turn(peer);
-    publish("ns:a", msg, sizeof msg - 1);
-    publish("ns:b", "", 0);
-    turn(peer);
-    shutdown(peer, SHUT_WR);
-    int turns = 0;
-    while (srv->conns.accepted > 0 || !jl_list_empty(&srv->conns.closing)) {
-        CHECK(++turns < MAX_TURNS, "connection not closed after EOF");
-        turn(peer);
-    }
-    drain(peer);
-    close(peer);
-
     if (getenv("FUZZ_HTTP_VERBOSE"))   /* to see what a reproducer gets back */
         fprintf(stderr, "---- %zu bytes in, %zu bytes out:\n%.*s\n", size, out_len, (int)out_len, out);
     int head_seen = memmem(data, size, "HEAD", 4) != NULL;
