@@ -32,6 +32,8 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +245,7 @@ typedef struct lg_opts {
     uint32_t replay;            /* SSE: events each stream is owed before live ones */
     uint64_t seq_base;          /* sequence number of the first message published */
     int64_t capture_seq;        /* report the SSE id of this sequence number, -1 = no */
+    int tls;                    /* SSE over TLS (HTTP/1.1 by ALPN); no verification */
 } lg_opts_t;
 
 static void usage(FILE *f)
@@ -262,6 +265,8 @@ static void usage(FILE *f)
 "  --max-pending N       connects in flight, all processes (default 1000)\n"
 "  --connect-timeout S   per connection, until registered (default 15)\n"
 "  --procs P             worker processes (default: enough for RLIMIT_NOFILE)\n"
+"  --tls                 SSE streams over TLS (ALPN http/1.1, certificate not checked:\n"
+"                        a benchmark, not a client to trust)\n"
 "publisher:\n"
 "  --publish M           messages to publish (default 0)\n"
 "  --rate R              messages per second, 0 = flat out (default 0)\n"
@@ -344,7 +349,7 @@ enum {
     OPT_CHANNEL, OPT_SRC, OPT_CRATE, OPT_PENDING, OPT_CTIMEOUT, OPT_PROCS, OPT_PUBLISH, OPT_RATE,
     OPT_SIZE, OPT_PUB_PORT, OPT_PUB_HOST, OPT_PUB_PROTO, OPT_PUB_PATH, OPT_PUB_TOKEN, OPT_WINDOW,
     OPT_HOLD, OPT_SETTLE, OPT_TIMEOUT, OPT_PID, OPT_QUIET, OPT_HELP, OPT_FREE_PORTS,
-    OPT_PING_EVERY, OPT_PING_PORT, OPT_LAST_ID, OPT_REPLAY, OPT_SEQ_BASE, OPT_CAPTURE
+    OPT_PING_EVERY, OPT_PING_PORT, OPT_LAST_ID, OPT_REPLAY, OPT_SEQ_BASE, OPT_CAPTURE, OPT_TLS
 };
 
 static const struct option LG_LONGOPTS[] = {
@@ -364,7 +369,7 @@ static const struct option LG_LONGOPTS[] = {
     {"free-ports", 1, 0, OPT_FREE_PORTS}, {"ping-every", 1, 0, OPT_PING_EVERY},
     {"ping-port", 1, 0, OPT_PING_PORT}, {"last-event-id", 1, 0, OPT_LAST_ID},
     {"replay", 1, 0, OPT_REPLAY}, {"seq-base", 1, 0, OPT_SEQ_BASE},
-    {"capture-id", 1, 0, OPT_CAPTURE}, {0, 0, 0, 0}
+    {"capture-id", 1, 0, OPT_CAPTURE}, {"tls", 0, 0, OPT_TLS}, {0, 0, 0, 0}
 };
 
 static int copy_str(char *dst, size_t cap, const char *s)
@@ -443,6 +448,7 @@ static int opt_apply(lg_opts_t *o, int c, const char *v, int *ports, int *nports
     case OPT_REPLAY: o->replay = (uint32_t)strtoul(v, NULL, 10); break;
     case OPT_SEQ_BASE: o->seq_base = strtoull(v, NULL, 10); break;
     case OPT_CAPTURE: o->capture_seq = strtoll(v, NULL, 10); bad = o->capture_seq < 0; break;
+    case OPT_TLS: o->tls = 1; break;
     default: return -1;
     }
     return bad ? -1 : 0;
@@ -721,6 +727,8 @@ typedef struct lg_worker {
     size_t id_len;
     char *req[2][LG_MAX_PORTS];
     size_t req_len[2][LG_MAX_PORTS];
+    SSL_CTX *tls;             /* --tls: one context for the process */
+    SSL **ssl;                /* --tls: per subscriber (kept out of lg_conn_t) */
     lg_stats_t st;
 } lg_worker_t;
 
@@ -743,8 +751,18 @@ static void worker_error(lg_worker_t *w, const char *what, int err)
         snprintf(w->st.first_error, sizeof w->st.first_error, "%s", what);
 }
 
+static SSL **conn_ssl(lg_worker_t *w, lg_conn_t *c)
+{
+    return w->ssl ? &w->ssl[c - w->conns] : NULL;
+}
+
 static void conn_close(lg_worker_t *w, lg_conn_t *c)
 {
+    SSL **ssl = conn_ssl(w, c);
+    if (ssl && *ssl) {
+        SSL_free(*ssl);
+        *ssl = NULL;
+    }
     ev_io_stop(w->loop, &c->io);
     close(c->io.fd);
     c->phase = PH_CLOSED;
@@ -1195,8 +1213,23 @@ static void conn_on_read(EV_P_ ev_io *io, int revents)
     lg_worker_t *w = io->data;
     (void)revents;
     (void)EV_A;
+    SSL **ssl = conn_ssl(w, c);
+    SSL *tls = ssl ? *ssl : NULL;
     for (int round = 0; round < 8; round++) {
-        ssize_t n = read(io->fd, w->buf, LG_READ_BUF);
+        ssize_t n;
+        if (tls) {
+            n = SSL_read(tls, w->buf, LG_READ_BUF);
+            if (n <= 0) {
+                int e = SSL_get_error(tls, (int)n);
+                ERR_clear_error();
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                    return;
+                n = e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+                errno = e == SSL_ERROR_SYSCALL ? errno : EPROTO;
+            }
+        } else {
+            n = read(io->fd, w->buf, LG_READ_BUF);
+        }
         if (n > 0) {
             uint64_t now = lg_now_ns();
             int rc = c->proto == LG_SSE ? sse_input(w, c, w->buf, (size_t)n, now)
@@ -1206,7 +1239,7 @@ static void conn_on_read(EV_P_ ev_io *io, int revents)
                     conn_lost(w, c, &w->st.fail_proto, "RESP error reply or protocol error", 0);
                 return;
             }
-            if ((size_t)n < LG_READ_BUF)
+            if ((size_t)n < LG_READ_BUF && !(tls && SSL_pending(tls) > 0))
                 return;
             continue;
         }
@@ -1216,6 +1249,33 @@ static void conn_on_read(EV_P_ ev_io *io, int revents)
                   n == 0 ? 0 : errno);
         return;
     }
+}
+
+static void conn_on_read(EV_P_ ev_io *io, int revents);
+static void conn_send_request(EV_P_ lg_worker_t *w, lg_conn_t *c);
+
+/* --tls: drives the handshake, then sends the request. */
+static void conn_on_handshake(EV_P_ ev_io *io, int revents)
+{
+    lg_conn_t *c = (lg_conn_t *)io;
+    lg_worker_t *w = io->data;
+    SSL *ssl = *conn_ssl(w, c);
+    (void)revents;
+    int rc = SSL_do_handshake(ssl);
+    if (rc == 1) {
+        ev_io_stop(EV_A_ io);
+        conn_send_request(EV_A_ w, c);
+        return;
+    }
+    int e = SSL_get_error(ssl, rc);
+    ERR_clear_error();
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        conn_lost(w, c, &w->st.fail_connect, "TLS handshake", EPROTO);
+        return;
+    }
+    ev_io_stop(EV_A_ io);
+    ev_io_set(io, io->fd, e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+    ev_io_start(EV_A_ io);
 }
 
 static void conn_on_connected(EV_P_ ev_io *io, int revents)
@@ -1231,11 +1291,33 @@ static void conn_on_connected(EV_P_ ev_io *io, int revents)
         conn_lost(w, c, &w->st.fail_connect, "connect", err);
         return;
     }
+    SSL **ssl = conn_ssl(w, c);
+    if (ssl && c->proto == LG_SSE) {
+        *ssl = SSL_new(w->tls);
+        if (*ssl == NULL || SSL_set_fd(*ssl, io->fd) != 1) {
+            conn_lost(w, c, &w->st.fail_connect, "TLS setup", EPROTO);
+            return;
+        }
+        SSL_set_connect_state(*ssl);
+        ev_io_stop(EV_A_ io);
+        ev_set_cb(io, conn_on_handshake);
+        conn_on_handshake(EV_A_ io, 0);
+        return;
+    }
+    conn_send_request(EV_A_ w, c);
+}
+
+/* The request, written whole (it is small), then reading. */
+static void conn_send_request(EV_P_ lg_worker_t *w, lg_conn_t *c)
+{
+    ev_io *io = &c->io;
     uint32_t g = w->lo + (uint32_t)(c - w->conns);
     uint32_t base = c->proto == LG_SSE ? 0 : w->o->n_sse;
     int np = c->proto == LG_SSE ? w->o->n_sse_ports : w->o->n_resp_ports;
     int pi = (int)((g - base) % (uint32_t)np);
-    ssize_t k = write(io->fd, w->req[c->proto][pi], w->req_len[c->proto][pi]);
+    SSL **ssl = conn_ssl(w, c);
+    ssize_t k = ssl && *ssl ? SSL_write(*ssl, w->req[c->proto][pi], (int)w->req_len[c->proto][pi])
+                            : write(io->fd, w->req[c->proto][pi], w->req_len[c->proto][pi]);
     if (k != (ssize_t)w->req_len[c->proto][pi]) {
         conn_lost(w, c, &w->st.fail_connect, "send request", k < 0 ? errno : EAGAIN);
         return;
@@ -1449,6 +1531,16 @@ static int worker_run(const lg_opts_t *o, int id, uint32_t lo, uint32_t hi, int 
         return 3;
     if (!w.conns || !w.buf || !w.loop)
         return 3;
+    if (o->tls) {
+        static const unsigned char alpn[] = "\x08http/1.1";
+        w.tls = SSL_CTX_new(TLS_client_method());
+        w.ssl = calloc(w.n ? w.n : 1, sizeof *w.ssl);
+        if (!w.tls || !w.ssl)
+            return 3;
+        SSL_CTX_set_verify(w.tls, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_alpn_protos(w.tls, alpn, sizeof alpn - 1);
+        SSL_CTX_set_mode(w.tls, SSL_MODE_RELEASE_BUFFERS);
+    }
     for (int p = 0; p < 2; p++) {
         int np = p == LG_SSE ? o->n_sse_ports : o->n_resp_ports;
         const int *ports = p == LG_SSE ? o->sse_ports : o->resp_ports;

@@ -28,6 +28,7 @@ typedef struct h2_stream {
     int32_t id;
     jl_conn_t *vc;              /* the exchange's connection; NULL once it closed */
     jl_buf_t head;              /* the request head being written down */
+    jl_buf_t cookie;            /* cookie fields, joined with "; " (RFC 9113 8.2.3) */
     size_t head_bytes;          /* names and values decoded, against --max-header-size */
     char *method, *path, *authority;
     uint8_t chunked;            /* the body goes as chunked transfer coding */
@@ -341,6 +342,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     if (name[0] == ':' || (namelen == 4 && memcmp(name, "host", 4) == 0) ||
         (namelen == 6 && memcmp(name, "expect", 6) == 0))
         return 0;   /* :scheme; host comes from :authority; no 100-continue in HTTP/2 */
+    if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
+        /* Browsers send one field per cookie over HTTP/2; HTTP/1.1 has one. */
+        if (st->cookie.len)
+            jl_buf_append(&st->cookie, "; ", 2);
+        jl_buf_append(&st->cookie, value, valuelen);
+        return 0;
+    }
     jl_buf_append(&st->head, name, namelen);
     jl_buf_append(&st->head, ": ", 2);
     jl_buf_append(&st->head, value, valuelen);
@@ -363,9 +371,15 @@ static int feed_head(jl_h2_t *h, h2_stream_t *st, int end_stream)
     jl_buf_printf(&req, "%s %s HTTP/1.1\r\nhost: %s\r\n", st->method, st->path,
                   st->authority ? st->authority : "");
     jl_buf_append(&req, st->head.data ? st->head.data : "", st->head.len);
+    if (st->cookie.len) {
+        jl_buf_append(&req, "cookie: ", 8);
+        jl_buf_append(&req, st->cookie.data, st->cookie.len);
+        jl_buf_append(&req, "\r\n", 2);
+    }
     jl_buf_printf(&req, "%sconnection: close\r\n\r\n",
                   st->chunked ? "transfer-encoding: chunked\r\n" : "");
     jl_buf_free(&st->head);
+    jl_buf_free(&st->cookie);
     st->fed = 1;
     st->vc = h->open(h->ud, h->conn, &stream_transport, st);
     jl_conn_feed(st->vc, req.data, req.len);
@@ -414,6 +428,7 @@ static void stream_free(h2_stream_t *st)
     jl_list_remove(&st->node);
     st->h->nstreams--;
     jl_buf_free(&st->head);
+    jl_buf_free(&st->cookie);
     free(st->method);
     free(st->path);
     free(st->authority);
@@ -537,6 +552,7 @@ void jl_h2_closed(jl_h2_t *h)
         if (st->vc) {
             jl_conn_t *vc = st->vc;
             vc->tctx = NULL;
+            vc->parent = NULL;  /* it may be freed first: no address from it */
             st->vc = NULL;
             jl_conn_close(vc, "HTTP/2 connection closed");
         }

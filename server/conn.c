@@ -673,6 +673,10 @@ void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
 {
     if (c->parent)
         c = c->parent;
+    if (c->fd < 0) {
+        snprintf(buf, len, "?");    /* a virtual connection whose parent is gone */
+        return;
+    }
     if (c->unix_socket)
         snprintf(buf, len, "/unix:%d", c->fd);
     else
@@ -683,5 +687,9 @@ void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
 {
     if (c->parent)
         c = c->parent;
+    if (c->fd < 0) {
+        snprintf(buf, len, "?");
+        return;
+    }
     jl_addr_local(c->fd, buf, len);
 }

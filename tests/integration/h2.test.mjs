@@ -14,7 +14,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
@@ -119,6 +120,28 @@ function h2Request(session, headers, body) {
     if (body !== undefined) req.end(body); else req.end();
   });
 }
+
+test('cookie fields sent apart (as browsers do over HTTP/2) reach the token check as one Cookie', T, async () => {
+  const key = crypto.randomBytes(32).toString('hex');
+  writeFileSync(path.join(dir, 'hs.key'), `${key}\n`);
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const data = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify({ sub: 'ann', exp: Math.floor(Date.now() / 1000) + 600, jugglite: { subscribe: ['news'] } }))}`;
+  const token = `${data}.${b64(crypto.createHmac('sha256', key).update(data).digest())}`;
+  const srv = await startJugglite({ args: ['--h2c', '--token-key', path.join(dir, 'hs.key'), '--token-required'] });
+  const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+  try {
+    const open = (cookie) => new Promise((resolve, reject) => {
+      const req = session.request({ ':path': '/stream?channel=news', cookie });
+      req.on('response', (h) => { resolve(h[':status']); req.close(); });
+      req.on('error', reject);
+    });
+    assert.equal(await open(['a=1', `jugglite_token=${token}`, 'b=2']), 200);
+    assert.equal(await open(['a=1', 'b=2']), 401);
+  } finally {
+    session.destroy();
+    await srv.stop();
+  }
+});
 
 describe('HTTP/2', () => {
   let srv;

@@ -4,6 +4,7 @@
 //     ALPN http/1.1; TLS 1.1 refused;
 //   - redis-cli --tls against --resp-tls-port answers as redis-server's own
 //     TLS port does, and a PUBLISH over TLS reaches an HTTPS stream;
+//     ioredis and node-redis (rediss://) publish and subscribe over it;
 //   - headless Chromium with HTTP/2 off, trusting the CA (an NSS database,
 //     no --ignore-certificate-errors), opens EventSources on an https page;
 //   - the bridge over rediss:// to a TLS redis-server: verified with the CA
@@ -110,6 +111,25 @@ describe('TLS listeners', () => {
         assert.equal(a.out, b.out, `${cmd.join(' ')}: ${a.err}`);
       }
     } finally { await redis.stop(); }
+  });
+
+  test('rediss:// clients: ioredis and node-redis publish and subscribe over --resp-tls-port', T, async () => {
+    const { default: IORedis } = await import('ioredis');
+    const { createClient } = await import('redis');
+    const ca = readFileSync(certs.ca);
+    const sub = new IORedis({ host: 'localhost', port: srv.respTlsPort, tls: { ca }, lazyConnect: true });
+    const pub = createClient({ url: `rediss://localhost:${srv.respTlsPort}`, socket: { tls: true, ca } });
+    try {
+      await sub.connect();
+      const got = new Promise((resolve) => sub.on('message', (ch, m) => resolve(`${ch}:${m}`)));
+      await sub.subscribe('rediss');
+      await pub.connect();
+      assert.equal(await pub.publish('rediss', 'through TLS both ways'), 1);
+      assert.equal(await got, 'rediss:through TLS both ways');
+    } finally {
+      sub.disconnect();
+      await pub.quit().catch(() => {});
+    }
   });
 
   test('Chromium (HTTP/2 off), trusting the CA, opens EventSources on an https page; all receive', T, async (t) => {
