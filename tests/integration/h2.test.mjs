@@ -14,7 +14,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -137,6 +137,32 @@ test('cookie fields sent apart (as browsers do over HTTP/2) reach the token chec
     });
     assert.equal(await open(['a=1', `jugglite_token=${token}`, 'b=2']), 200);
     assert.equal(await open(['a=1', 'b=2']), 401);
+  } finally {
+    session.destroy();
+    await srv.stop();
+  }
+});
+
+test('an event published to 100 HTTP/2 streams is held once, not once per stream', T, async () => {
+  const srv = await startJugglite({ args: ['--h2c', '--obuf-hard', '64mb', '--obuf-soft', '0', '--max-message-size', '4mb'] });
+  const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]) * 1024;
+  try {
+    const streams = [];
+    for (let i = 0; i < 100; i++) streams.push(await sseStream(session, 'shared')); // under the 128 concurrent
+    for (const st of streams) st.req.pause(); // nothing read: each stream's window (64 KiB) shuts
+    await until(async () => (await numsub(srv.respPort, 'shared')) === 100, 'subscribed');
+    await sleep(200);
+    const before = rss();
+    const c = await RawClient.connect(srv.respPort);
+    try { assert.equal(decodeAll(await c.call(['PUBLISH', 'shared', 'y'.repeat(2 << 20)], 30000))[0], 100); } finally { c.close(); }
+    await sleep(500);
+    const grown = rss() - before;
+    // Copied per stream, 100 x 2 MiB would be 200 MiB; shared, the event is
+    // there once, plus at most a window's worth per stream already framed.
+    assert.ok(grown < 40 << 20, `RSS grew ${grown} bytes`);
+    assert.equal(await numsub(srv.respPort, 'shared'), 100, 'every stream still there, its queue holding a reference');
+    process.stdout.write(`# 100 streams x 2 MiB event: RSS +${(grown / 1048576).toFixed(1)} MiB\n`);
   } finally {
     session.destroy();
     await srv.stop();
