@@ -24,6 +24,7 @@
 
 typedef struct h2_stream {
     jl_list_t node;             /* jl_h2_t.streams */
+    jl_list_t finishing;        /* jl_h2_t.finishing once END_STREAM went out */
     jl_h2_t *h;
     int32_t id;
     jl_conn_t *vc;              /* the exchange's connection; NULL once it closed */
@@ -45,6 +46,7 @@ struct jl_h2 {
     void *ud;
     nghttp2_session *session;
     jl_list_t streams;
+    jl_list_t finishing;        /* streams whose END_STREAM is out: their exchange ends */
     size_t nstreams;
     int busy;                   /* inside mem_recv or session_send */
     int send_blocked;           /* on_send refused: conn's queue is long; resume when drained */
@@ -143,7 +145,7 @@ static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *b
     (void)session;
     (void)stream_id;
     (void)buf;
-    (void)user_data;
+    jl_h2_t *h = user_data;
     h2_stream_t *st = source->ptr;
     size_t queued = st->vc ? st->vc->out.bytes : 0;
     int last = st->ended || (st->vc && st->vc->close_after_flush);
@@ -154,6 +156,7 @@ static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *b
     if (last && n == queued) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         st->eof_sent = 1;
+        jl_list_push(&h->finishing, &st->finishing);
     }
     return (ssize_t)n;
 }
@@ -162,10 +165,11 @@ static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *b
  * all gone to the connection: their exchange closes, END_STREAM is out. */
 static void finish_streams(jl_h2_t *h)
 {
-    JL_LIST_FOREACH_SAFE(&h->streams, it, tmp) {
-        h2_stream_t *st = JL_CONTAINER_OF(it, h2_stream_t, node);
+    while (!jl_list_empty(&h->finishing)) {
+        h2_stream_t *st = JL_CONTAINER_OF(h->finishing.next, h2_stream_t, finishing);
+        jl_list_remove(&st->finishing);
         jl_conn_t *vc = st->vc;
-        if (vc && st->eof_sent && !vc->closing)
+        if (vc && !vc->closing)
             jl_conn_close(vc, "flushed");
     }
 }
@@ -426,6 +430,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 static void stream_free(h2_stream_t *st)
 {
     jl_list_remove(&st->node);
+    jl_list_remove(&st->finishing);
     st->h->nstreams--;
     jl_buf_free(&st->head);
     jl_buf_free(&st->cookie);
@@ -491,6 +496,7 @@ jl_h2_t *jl_h2_new(jl_conn_t *conn, const jl_config_t *cfg, jl_h2_open_fn open, 
     h->open = open;
     h->ud = ud;
     jl_list_init(&h->streams);
+    jl_list_init(&h->finishing);
     nghttp2_session_callbacks *cb = callbacks();
     nghttp2_option *opt = options();
     nghttp2_session_server_new2(&h->session, cb, h, opt);

@@ -169,6 +169,24 @@ test('an event published to 100 HTTP/2 streams is held once, not once per stream
   }
 });
 
+test('SIGTERM: every HTTP/2 stream gets its retry: and ends, GOAWAY, exit 0', T, async () => {
+  const srv = await startJugglite({ args: ['--h2c'] });
+  const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+  let goaway = false;
+  session.on('goaway', () => { goaway = true; });
+  session.on('error', () => {});
+  try {
+    const streams = [];
+    for (let i = 0; i < 5; i++) streams.push(await sseStream(session, 'bye'));
+    await until(async () => (await numsub(srv.respPort, 'bye')) === 5, 'subscribed');
+    const r = await srv.stop();
+    assert.equal(r.code, 0, 'a clean exit');
+    await until(() => streams.every((st) => st.closed), 'every stream ended');
+    assert.ok(streams.every((st) => /\nretry: \d+\n\n/.test(st.text) && !st.error), 'each a retry:, each ended cleanly');
+    assert.ok(goaway, 'GOAWAY on the connection');
+  } finally { session.destroy(); }
+});
+
 describe('HTTP/2', () => {
   let srv;
   before(async () => {
