@@ -1055,24 +1055,45 @@ static void cmd_info(jl_resp_client_t *c, const args_t *a)
 
 /* ---- CONFIG GET ---- */
 
+/* Redis's name for our log level. */
+static const char *redis_loglevel(int level)
+{
+    static const char *const names[] = {"debug", "notice", "warning", "warning"};
+    return level >= 0 && level < (int)JL_ARRAY_LEN(names) ? names[level] : "notice";
+}
+
 static void cmd_config_get(jl_resp_client_t *c, const args_t *a)
 {
     const jl_config_t *cfg = c->resp->srv->cfg;
-    char maxclients[32], port[16], bulk[32], qbuf[32], obuf[96];
+    char maxclients[32], port[16], bulk[32], qbuf[32], obuf[96], backlog[16], timeout[32],
+        tlsport[16];
     snprintf(maxclients, sizeof maxclients, "%ld", c->resp->srv->max_conns);
     snprintf(port, sizeof port, "%d", cfg->resp_port);
     snprintf(bulk, sizeof bulk, "%zu", cfg->max_bulk);
     snprintf(qbuf, sizeof qbuf, "%zu", cfg->query_buffer_limit);
     snprintf(obuf, sizeof obuf, "normal 0 0 0 slave 0 0 0 pubsub %zu %zu %.0f", cfg->obuf_hard,
              cfg->obuf_soft, cfg->obuf_soft_seconds);
+    snprintf(backlog, sizeof backlog, "%d", cfg->tcp_backlog);
+    snprintf(timeout, sizeof timeout, "%.0f", cfg->idle_timeout);
+    snprintf(tlsport, sizeof tlsport, "%d", cfg->resp_tls_port < 0 ? 0 : cfg->resp_tls_port);
     /* Redis answers the password itself; a secret kept out of ps and the
      * logs must not be one CONFIG GET away either. */
     const char *requirepass = cfg->requirepass || cfg->requirepass_file ? "(redacted)" : "";
+    /* Alphabetical; what Redis has and means the same here. What jugglite
+     * does not have (persistence, replication, eviction) answers Redis's
+     * value for "off", as INFO does. */
     const char *params[][2] = {
-        {"appendonly", "no"}, {"bind", cfg->resp_address}, {"client-output-buffer-limit", obuf},
-        {"client-query-buffer-limit", qbuf}, {"databases", "16"}, {"maxclients", maxclients},
-        {"port", port}, {"proto-max-bulk-len", bulk}, {"requirepass", requirepass},
-        {"save", ""}, {"timeout", "0"},
+        {"appendonly", "no"}, {"bind", cfg->resp_address},
+        {"client-output-buffer-limit", obuf}, {"client-query-buffer-limit", qbuf},
+        {"cluster-enabled", "no"}, {"daemonize", "no"}, {"databases", "16"}, {"hz", "10"},
+        {"io-threads", "1"}, {"logfile", cfg->log_file ? cfg->log_file : ""},
+        {"loglevel", redis_loglevel(cfg->log_level)}, {"maxclients", maxclients},
+        {"maxmemory", "0"}, {"maxmemory-policy", "noeviction"}, {"notify-keyspace-events", ""},
+        {"port", port}, {"protected-mode", "no"}, {"proto-max-bulk-len", bulk},
+        {"requirepass", requirepass}, {"save", ""}, {"tcp-backlog", backlog},
+        {"timeout", timeout}, {"tls-cert-file", cfg->tls_cert_file ? cfg->tls_cert_file : ""},
+        {"tls-key-file", cfg->tls_key_file ? cfg->tls_key_file : ""}, {"tls-port", tlsport},
+        {"unixsocket", cfg->resp_socket ? cfg->resp_socket : ""},
     };
     size_t n = JL_ARRAY_LEN(params);
     int hit[JL_ARRAY_LEN(params)] = {0};

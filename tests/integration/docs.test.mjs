@@ -60,3 +60,33 @@ test('getopt\'s own messages name the program as every other message does', () =
     assert.match(err.stderr, /^jugglite: /, `${args.join(' ')}: ${err.stderr}`);
   }
 });
+
+// docs/commands.md lists exactly the commands the binary answers (COMMAND
+// LIST), each subcommand COMMAND DOCS knows, and none of the commands it
+// says are left out.
+test('docs/commands.md: every command and subcommand, and no more', { timeout: 30000 }, async () => {
+  const { startJugglite, RawClient, decodeAll, cleanupAll } = await import('./lib/harness.mjs');
+  const doc = readFileSync(path.join(src, 'docs/commands.md'), 'utf8');
+  const [answered, leftOut] = doc.split('## Left out on purpose');
+  const named = new Set([...answered.matchAll(/`([A-Z][A-Z-]+)`/g)].map((m) => m[1]));
+  const srv = await startJugglite({ ssePort: null });
+  try {
+    const c = await RawClient.connect(srv.respPort);
+    const list = decodeAll(await c.call(['COMMAND', 'LIST']))[0].map(String);
+    const docs = decodeAll(await c.call(['COMMAND', 'DOCS']))[0];
+    c.close();
+    const cmds = list.map((x) => x.toUpperCase());
+    assert.deepEqual(cmds.filter((x) => !named.has(x)), [], 'commands missing from docs/commands.md');
+    const subs = [];
+    const walk = (v) => { if (Array.isArray(v)) v.forEach(walk); else if (/^[a-z]+\|[a-z-]+$/.test(String(v))) subs.push(String(v)); };
+    walk(docs);
+    assert.ok(subs.length > 20, 'COMMAND DOCS names the subcommands');
+    const missing = subs.map((x) => x.split('|')[1].toUpperCase()).filter((x) => !named.has(x));
+    assert.deepEqual(missing, [], 'subcommands missing from docs/commands.md');
+    const leftNamed = [...leftOut.matchAll(/`([A-Z]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(leftNamed.filter((x) => cmds.includes(x)), [], 'a command said to be left out is answered');
+  } finally {
+    await srv.stop();
+    await cleanupAll();
+  }
+});

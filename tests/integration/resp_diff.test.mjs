@@ -591,6 +591,11 @@ for (const proto of [2, 3]) {
         S('a', 'AUTH', 'a', 'b', 'c'),
         S('a', 'CONFIG', 'GET', 'no-such-config-xyz'),
         S('a', 'CONFIG', 'GET', 'no-such-*-xyz'),
+        // What a client asks of a Redis it did not configure: the same
+        // answers as a stock redis-server started the way the harness does.
+        ...['maxmemory', 'maxmemory-policy', 'notify-keyspace-events', 'databases', 'appendonly',
+          'save', 'hz', 'io-threads', 'cluster-enabled', 'daemonize', 'timeout', 'tls-port',
+          'proto-max-bulk-len', 'client-query-buffer-limit'].map((p) => S('a', 'CONFIG', 'GET', p)),
         SO('a', ['INFO'], { compare: 'shape' }),
         SO('a', ['INFO', 'server'], { compare: 'shape' }),
         SO('a', ['COMMAND', 'COUNT'], { compare: 'shape' }),
