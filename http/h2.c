@@ -558,9 +558,9 @@ void jl_h2_closed(jl_h2_t *h)
         if (st->vc) {
             jl_conn_t *vc = st->vc;
             vc->tctx = NULL;
-            vc->parent = NULL;  /* it may be freed first: no address from it */
             st->vc = NULL;
             jl_conn_close(vc, "HTTP/2 connection closed");
+            vc->parent = NULL;  /* it may be freed first: no address from it now */
         }
     }
 }

@@ -535,10 +535,10 @@ static void http_on_drained(jl_conn_t *c)
 
 static void http_on_close(jl_conn_t *c, const char *why)
 {
-    (void)why;
     jl_http_session_t *s = session_of(c);
     if (s->h2)
         jl_h2_closed(s->h2);
+    jl_sse_stream_ended(s, why);
 }
 
 static void http_on_free(jl_conn_t *c)

@@ -128,6 +128,8 @@ typedef struct jl_http_session {
     ev_timer *longpoll;         /* long-poll streams only */
     jl_sse_wait_t *wait;        /* bridged, until its subscriptions are confirmed */
     jl_sse_auth_t *auth;        /* opened with a token: its user and expiry; else NULL */
+    char *channels;             /* "a, b" as registered, for the access line; or NULL */
+    uint64_t events;            /* events written to this stream */
     /* The last event sent: its history id, or {0, walk} for one without an
      * id; a stream reached by a channel and a pattern sends an event once. */
     jl_hist_id_t last;

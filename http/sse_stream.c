@@ -192,6 +192,7 @@ static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
         return 0;
     jl_conn_push(&s->conn, event_frame(s->http, msg));
     s->http->srv->stats.sse_events_sent++;
+    s->events++;
     longpoll_rearm(s);
     return 1;
 }
@@ -381,6 +382,11 @@ static void send_registered(jl_http_session_t *s, names_t *names, int longpoll, 
     jl_buf_t comment = {0};
     jl_sse_registered(&comment, (const char *const *)names->name, names->len, names->n);
     log_stream(s, &comment, longpoll);
+    if (s->http->srv->cfg->access_log && comment.len > 27) {
+        /* ": registered to channels: a, b\n" -> "a, b", kept for the end */
+        size_t n = comment.len - 27 < 512 ? comment.len - 27 : 512;
+        s->channels = jl_strndup(comment.data + 26, n);
+    }
     int confirmed = names_confirmed(s->http->srv->relay, names);
     if (confirmed && from == NULL) {
         jl_conn_append(&s->conn, comment.data, comment.len);
@@ -823,8 +829,28 @@ void jl_sse_stream_input(jl_http_session_t *s)
 
 void jl_sse_stream_shutdown(jl_http_session_t *s) { jl_http_append_retry(s); }
 
+void jl_sse_stream_ended(jl_http_session_t *s, const char *why)
+{
+    if (!s->http->srv->cfg->access_log || s->sink.ops == NULL)
+        return;
+    const jl_conn_t *c = &s->conn;
+    char peer[128], user[72] = "-";
+    jl_conn_peer(c, peer, sizeof peer);
+    size_t ulen = 0;
+    const char *who = jl_sse_auth_user(s, &ulen);
+    if (who != NULL)
+        jl_sse_auth_loggable(who, ulen, user, sizeof user);
+    jl_log_info("SSE stream end id=%llu peer=%s user=%s channels=\"%s\" duration=%.3fs "
+                "events=%llu bytes=%llu reason=\"%s\"",
+                (unsigned long long)c->id, peer, user, s->channels ? s->channels : "",
+                ev_now(s->http->srv->loop) - c->created, (unsigned long long)s->events,
+                (unsigned long long)(c->queued - c->out.bytes), why);
+}
+
 void jl_sse_stream_free(jl_http_session_t *s)
 {
+    free(s->channels);
+    s->channels = NULL;
     jl_server_t *srv = s->http->srv;
     if (s->sink.ops == NULL)
         return;     /* never subscribed: not a stream */

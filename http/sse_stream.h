@@ -42,6 +42,9 @@ void jl_sse_stream_input(jl_http_session_t *s);
 void jl_sse_stream_shutdown(jl_http_session_t *s);
 /* Releases the stream's state (subscriptions, timer, wait); a no-op for a
  * session that never became a stream. From the session's on_free. */
+/* The stream's connection is closing (why): with --access-log, its access
+ * line -- peer, user, channels, duration, events, bytes written, reason. */
+void jl_sse_stream_ended(jl_http_session_t *s, const char *why);
 void jl_sse_stream_free(jl_http_session_t *s);
 
 #endif

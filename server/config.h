@@ -86,6 +86,7 @@ typedef struct jl_config {
     double upstream_backoff_max;
     /* misc */
     int log_level;
+    int access_log;             /* an INFO line per SSE stream as it ends */
     char *log_file;             /* NULL: stderr */
 } jl_config_t;
 

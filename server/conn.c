@@ -432,6 +432,7 @@ void jl_conn_push(jl_conn_t *c, jl_frame_t *f)
     if (c->closing)
         return;
     jl_outq_push(&c->out, f);
+    c->queued += f->len;
     mark_pending(c);
     check_limits(c);
 }
@@ -441,6 +442,7 @@ void jl_conn_append(jl_conn_t *c, const void *p, size_t n)
     if (c->closing || n == 0)
         return;
     jl_outq_append(&c->out, p, n);
+    c->queued += n;
     mark_pending_reply(c);
     check_limits(c);
 }
@@ -452,6 +454,7 @@ void jl_conn_move(jl_conn_t *c, const void *prefix, size_t plen, jl_outq_t *from
     if (plen)
         jl_outq_append(&c->out, prefix, plen);
     jl_outq_move(&c->out, from, n);
+    c->queued += plen + n;
     mark_pending(c);
     check_limits(c);
 }

@@ -116,6 +116,7 @@ struct jl_conn {
     void *tctx;                 /* the transport's (its stream) */
     uint8_t blocked;            /* take() left bytes: not marked pending until it asks */
     uint64_t id;
+    uint64_t queued;            /* bytes ever queued (minus out.bytes: written or taken) */
     jl_buf_t in;
     jl_outq_t out;
     jl_list_t all;              /* set->all, then set->closing */

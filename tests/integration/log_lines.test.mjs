@@ -140,3 +140,39 @@ describe('log lines: the SSE side', { skip: TARGET === 'redis' && 'jugglite logs
     s.close();
   });
 });
+
+// --access-log: one INFO line per SSE stream as it ends, over HTTP/1.1 and
+// HTTP/2, with the peer, the channels, the duration, the events and bytes
+// written, and the reason.
+describe('--access-log', () => {
+  test('one line per stream end: peer, channels, events, bytes, reason', T, async () => {
+    const s = await startJugglite({ args: ['--access-log', '--h2c'], logLevel: 'info' });
+    try {
+      const c = await SseClient.open(s.ssePort, '/stream?channel=a,b');
+      await c.waitComments(1);
+      const pub = await RawClient.connect(s.respPort);
+      for (const m of ['one', 'two']) await pub.call(['PUBLISH', 'a', m]);
+      await c.waitEvents(2);
+      const peer = `${c.sock.localAddress}:${c.sock.localPort}`;
+      c.close();
+      const end = Date.now() + 10000;
+      let line;
+      while (!(line = s.output().match(/^\S+ \d+ INFO SSE stream end .*$/m)) && Date.now() < end) await sleep(20);
+      assert.ok(line, s.logTail(20));
+      assert.match(line[0], new RegExp(`id=\\d+ peer=${esc(peer)} user=- channels="a, b" duration=[0-9.]+s events=2 bytes=(\\d+) reason="closed by peer"$`));
+      const bytes = Number(/bytes=(\d+)/.exec(line[0])[1]);
+      assert.equal(bytes, Buffer.byteLength(c.rawHead, 'latin1') + c.rawBody.length, 'the bytes the client got');
+      const http2 = await import('node:http2');
+      const session = http2.connect(`http://127.0.0.1:${s.ssePort}`);
+      const req = session.request({ ':path': '/stream?channel=h' });
+      await new Promise((r) => req.once('response', r));
+      await new Promise((r) => req.once('data', r));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      const end2 = Date.now() + 10000;
+      while (!/channels="h" .*reason="HTTP\/2 stream reset by the client"$/m.test(s.output()) && Date.now() < end2) await sleep(20);
+      assert.match(s.output(), /SSE stream end id=\d+ peer=127\.0\.0\.1:\d+ user=- channels="h" duration=\S+ events=0 bytes=\d+ reason="HTTP\/2 stream reset by the client"$/m);
+      session.destroy();
+      pub.close();
+    } finally { await s.stop(); }
+  });
+});
