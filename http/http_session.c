@@ -440,7 +440,9 @@ static jl_conn_t *open_stream(void *ud, jl_conn_t *parent, const jl_conn_transpo
                               void *tctx)
 {
     jl_http_t *h = ud;
-    jl_http_session_t *s = session_new(h, 0);
+    /* A connection accepted over --max-conns sheds each of its requests as
+     * an HTTP/1.1 one would be shed (a stream: 200 + retry: and the end). */
+    jl_http_session_t *s = session_new(h, session_of(parent)->over_cap);
     jl_conn_init_virtual(&s->conn, &h->srv->conns, &http_ops, parent, t, tctx);
     s->req->since = s->conn.created;
     return &s->conn;

@@ -187,6 +187,24 @@ test('SIGTERM: every HTTP/2 stream gets its retry: and ends, GOAWAY, exit 0', T,
   } finally { session.destroy(); }
 });
 
+test('over --max-conns, an HTTP/2 stream is shed as an HTTP/1.1 one: 200, retry:, the end', T, async () => {
+  const srv = await startJugglite({ args: ['--h2c', '--max-conns', '1'] });
+  const hold = await RawClient.connect(srv.respPort); // the one connection allowed
+  const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+  session.on('error', () => {});
+  try {
+    const st = await sseStream(session, 'full');
+    assert.equal(st.status, 200, 'not a 503: an EventSource would give up');
+    await until(() => st.closed, 'the stream ended');
+    assert.match(st.text, /^retry: \d+\n\n$/);
+    assert.equal(Number(decodeAll(await hold.call(['PUBSUB', 'NUMSUB', 'full']))[0][1]), 0, 'never subscribed');
+  } finally {
+    session.destroy();
+    hold.close();
+    await srv.stop();
+  }
+});
+
 describe('HTTP/2', () => {
   let srv;
   before(async () => {
