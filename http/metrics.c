@@ -76,6 +76,9 @@ static void traffic(jl_buf_t *o, const jl_server_t *srv)
     counter(o, "sse_events_sent_total", "Events queued to SSE streams.", st->sse_events_sent);
     counter(o, "net_input_bytes_total", "Bytes read from clients.", st->net_input_bytes);
     counter(o, "net_output_bytes_total", "Bytes written to clients.", st->net_output_bytes);
+    histogram(o, "publish_to_write_seconds",
+              "From a publish to the write that completes one of its events on a connection "
+              "(one observation per write: its newest event).", &st->publish_to_write);
     histogram(o, "fanout_seconds",
               "Time one publish takes to be queued to every subscriber of this node.", &st->fanout);
     histogram(o, "loop_busy_seconds",

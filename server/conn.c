@@ -10,6 +10,7 @@
  * have no such limits. */
 #include "server/conn.h"
 #include "server/addr.h"
+#include "server/histogram.h"
 #include "server/log.h"
 
 #include <errno.h>
@@ -275,6 +276,9 @@ void jl_conn_flush(jl_conn_t *c)
     size_t before = c->out.bytes;
     int rc = c->ssl ? tls_write(c) : jl_outq_write(&c->out, c->fd);
     c->set->stats->net_output_bytes += before - c->out.bytes;
+    double born = jl_outq_take_born(&c->out);
+    if (born > 0)
+        jl_histo_observe(&c->set->stats->publish_to_write, jl_histo_clock() - born);
     if (rc < 0) {
         if (rc == -EPROTO && c->ssl)
             tls_failed(c, "TLS write");

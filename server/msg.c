@@ -12,6 +12,7 @@ jl_frame_t *jl_frame_new(size_t cap)
     f->priv = 0;
     f->len = 0;
     f->cap = cap;
+    f->born = 0;
     return f;
 }
 

@@ -21,6 +21,7 @@ typedef struct jl_frame {
     uint32_t priv;      /* 1: a connection's private reply chunk, may grow */
     size_t len;         /* bytes used */
     size_t cap;         /* bytes allocated in data[] */
+    double born;        /* a publish's frame: when the publish began (jl_histo_clock); else 0 */
     char data[];
 } jl_frame_t;
 

@@ -75,6 +75,8 @@ void jl_outq_consume(jl_outq_t *q, size_t written)
             return;
         }
         written -= left;
+        if (it->frame->born > q->written_born)
+            q->written_born = it->frame->born;
         jl_frame_unref(it->frame);
         q->head++;
     }

@@ -27,6 +27,8 @@ typedef struct jl_outq {
     uint32_t count;     /* items in use, from index 0 (head of them already sent) */
     uint32_t cap;
     size_t bytes;
+    double written_born;    /* the newest jl_frame_t.born among the frames written out
+                               since the last jl_outq_take_born; 0: none */
 } jl_outq_t;
 
 /* Queues a shared frame; takes its own reference (the caller keeps theirs). */
@@ -48,6 +50,13 @@ void jl_outq_consume(jl_outq_t *q, size_t n);
 /* Moves the first n unsent bytes of src to the end of dst: whole frames by
  * reference (a shared event stays shared), pieces of one by copy. */
 void jl_outq_move(jl_outq_t *dst, jl_outq_t *src, size_t n);
+/* What written_born says, then 0 (the connection observes it once). */
+static inline double jl_outq_take_born(jl_outq_t *q)
+{
+    double b = q->written_born;
+    q->written_born = 0;
+    return b;
+}
 /* Drops everything queued (releasing references) and frees the memory. */
 void jl_outq_clear(jl_outq_t *q);
 static inline int jl_outq_empty(const jl_outq_t *q) { return q->bytes == 0; }

@@ -9,6 +9,18 @@
 #include <errno.h>
 #include <string.h>
 
+/* The frames the subscribers' queues now point at learn when their publish
+ * began: a connection's write of one gives the publish-to-write latency. */
+static void stamp_frames(jl_msg_t *msg, double t0)
+{
+    for (size_t i = 0; i < JL_FRAME_KINDS; i++)
+        if (msg->frames[i] && msg->frames[i]->born == 0)
+            msg->frames[i]->born = t0;
+    for (size_t i = 0; i < JL_ARRAY_LEN(msg->pframes); i++)
+        if (msg->pframes[i] && msg->pframes[i]->born == 0)
+            msg->pframes[i]->born = t0;
+}
+
 /* Shard channels have no SSE streams, hence no history. */
 size_t jl_relay_deliver_local(jl_relay_t *r, const jl_pub_t *pub)
 {
@@ -19,6 +31,7 @@ size_t jl_relay_deliver_local(jl_relay_t *r, const jl_pub_t *pub)
     double t0 = jl_histo_clock();
     size_t n = jl_registry_publish(r->reg, &msg);
     jl_histo_observe(&r->stats->fanout, jl_histo_clock() - t0);
+    stamp_frames(&msg, t0);
     jl_msg_release(&msg);
     r->stats->pubsub_messages++;
     r->stats->deliveries += n;

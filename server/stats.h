@@ -25,6 +25,8 @@ typedef struct jl_stats {
     unsigned long long accept_errors;
     size_t sse_streams;                     /* gauge: open SSE streams */
     size_t resp_clients;                    /* gauge: open RESP client connections */
+    jl_histo_t publish_to_write;            /* seconds from a publish to a write that
+                                               completes one of its events (one per write) */
     jl_histo_t fanout;                      /* seconds one publish takes to reach (queue to)
                                              * this node's subscribers */
     jl_histo_t loop_busy;                   /* seconds of each loop iteration between the poll

@@ -83,6 +83,12 @@ describe('metrics: the exposition under a known load', () => {
     // cumulative buckets never decrease
     const buckets = [...m.entries()].filter(([k]) => k.startsWith('jugglite_fanout_seconds_bucket')).map(([, v]) => v);
     for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i] >= buckets[i - 1], buckets.join(' '));
+    // One observation per write that completes an event: each of the 4
+    // subscribers writes each of the 10 events, perhaps two in one write.
+    const ptw = m.get('jugglite_publish_to_write_seconds_count');
+    assert.ok(ptw >= 10 && ptw <= 40, `publish-to-write observations: ${ptw}`);
+    assert.equal(m.get('jugglite_publish_to_write_seconds_bucket{le="+Inf"}'), ptw);
+    assert.ok(m.get('jugglite_publish_to_write_seconds_sum') > 0);
     assert.ok(m.get('jugglite_loop_busy_seconds_count') > 0, 'the loop histogram counts iterations');
     assert.equal(m.get('jugglite_loop_busy_seconds_bucket{le="+Inf"}'), m.get('jugglite_loop_busy_seconds_count'));
     assert.equal(m.get('jugglite_history_appended_total'), 10);
