@@ -163,6 +163,19 @@ static int publish(jl_http_session_t *s, const jl_query_pair_t *ch, published_t 
     return rc;
 }
 
+/* The namespaced channel is under the lifecycle prefix (lifecycle.h). */
+static int reserved(const char *ns, const char *ch, size_t len)
+{
+    size_t nlen = strlen(ns);
+    char buf[64];
+    if (nlen >= sizeof buf)
+        return jl_lifecycle_reserved(ns, nlen);
+    memcpy(buf, ns, nlen);
+    size_t take = len < sizeof buf - nlen ? len : sizeof buf - nlen;
+    memcpy(buf + nlen, ch, take);
+    return jl_lifecycle_reserved(buf, nlen + take);
+}
+
 static jl_http_next_t serve_publish(jl_http_session_t *s)
 {
     jl_server_t *srv = s->http->srv;
@@ -175,6 +188,11 @@ static jl_http_next_t serve_publish(jl_http_session_t *s)
         jl_query_free(&q);
         return jl_http_respond(s, 400, "text/plain; charset=utf-8", NULL,
                                "400 Bad Request: missing channel\n", 1);
+    }
+    if (reserved(srv->cfg->namespace_, ch->val, ch->val_len)) {
+        jl_query_free(&q);
+        return jl_http_respond(s, 403, "text/plain; charset=utf-8", NULL,
+                               "403 Forbidden: reserved channel (" JL_LIFECYCLE_PREFIX "*)\n", 1);
     }
     published_t res = {0};
     int rc = publish(s, ch, &res);

@@ -129,6 +129,9 @@ typedef struct jl_http_session {
     jl_sse_wait_t *wait;        /* bridged, until its subscriptions are confirmed */
     jl_sse_auth_t *auth;        /* opened with a token: its user and expiry; else NULL */
     char *channels;             /* "a, b" as registered, for the access line; or NULL */
+    char *identity;             /* --lifecycle-events: the connect event's JSON, kept for
+                                   the disconnect (the token may be gone by then) */
+    const char *end_reason;     /* why the server is ending the stream ("shutdown", ...) */
     uint64_t events;            /* events written to this stream */
     /* The last event sent: its history id, or {0, walk} for one without an
      * id; a stream reached by a channel and a pattern sends an event once. */

@@ -71,6 +71,7 @@ static void expire(jl_http_session_t *s)
     jl_log_debug("SSE stream id=%llu user=%s: token expired", (unsigned long long)s->conn.id,
                  user);
     auth_drop(s);
+    s->end_reason = "token expired";
     jl_conn_close_after_flush(&s->conn);
 }
 

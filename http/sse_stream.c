@@ -120,6 +120,7 @@ static void longpoll_fire(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     jl_http_session_t *s = w->data;
+    s->end_reason = "long-poll";
     jl_conn_close_after_flush(&s->conn);
 }
 
@@ -373,6 +374,81 @@ static void log_stream(jl_http_session_t *s, const jl_buf_t *comment, int longpo
 
 static void shared_resume(jl_http_session_t *s);
 
+/* ---- lifecycle events (server/lifecycle.h) ---- */
+
+/* {"node", "id", "peer", "user", "channels", "protocol"}: who the stream is. */
+static json_t *identity(jl_http_session_t *s, const names_t *names)
+{
+    const jl_conn_t *c = &s->conn;
+    char peer[128], user[72];
+    jl_conn_peer(c, peer, sizeof peer);
+    size_t ulen = 0;
+    const char *who = jl_sse_auth_user(s, &ulen);
+    json_t *chans = json_array();
+    for (size_t i = 0; i < names->n; i++)
+        json_array_append_new(chans, json_stringn(names->name[i], names->len[i]));
+    if (who)
+        jl_sse_auth_loggable(who, ulen, user, sizeof user);
+    return json_pack("{s:s, s:I, s:s, s:o, s:o, s:s}", "node", s->http->srv->run_id, "id",
+                     (json_int_t)c->id, "peer", peer, "user", who ? json_string(user) : json_null(),
+                     "channels", chans, "protocol", c->parent ? "h2" : "http/1.1");
+}
+
+static void emit(jl_http_session_t *s, const char *event, json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text)
+        jl_lifecycle_emit(&s->http->srv->lifecycle, event, text, strlen(text));
+    free(text);
+}
+
+static void lifecycle_connect(jl_http_session_t *s, const names_t *names)
+{
+    if (!s->http->srv->cfg->lifecycle_events)
+        return;
+    json_t *o = identity(s, names);
+    if (o == NULL)
+        return;
+    emit(s, "connect", o);
+    free(s->identity);
+    s->identity = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+}
+
+/* What a user of these events wants to tell apart; the connection's own
+ * words go along as "detail". */
+static const char *end_reason(const jl_http_session_t *s, const char *why)
+{
+    static const struct { const char *why, *reason; } map[] = {
+        {"closed by peer", "closed"}, {"HTTP/2 stream reset by the client", "closed"},
+        {"HTTP/2 stream closed", "closed"}, {"HTTP/2 connection closed", "closed"},
+        {"output buffer limit", "output limit"}, {"CLIENT KILL", "killed"},
+        {"killed by user", "killed"}, {"shutdown timeout", "shutdown"},
+        {"input on an SSE stream", "protocol error"},
+    };
+    if (s->end_reason)
+        return s->end_reason;
+    for (size_t i = 0; i < JL_ARRAY_LEN(map); i++)
+        if (strcmp(why, map[i].why) == 0)
+            return map[i].reason;
+    return "write error";
+}
+
+static void lifecycle_disconnect(jl_http_session_t *s, const char *why)
+{
+    if (s->identity == NULL || !s->http->srv->cfg->lifecycle_events)
+        return;
+    json_t *o = json_loads(s->identity, 0, NULL);
+    if (o == NULL)
+        return;
+    json_object_set_new(o, "reason", json_string(end_reason(s, why)));
+    json_object_set_new(o, "detail", json_string(why));
+    json_object_set_new(o, "duration", json_real(ev_now(s->http->srv->loop) - s->conn.created));
+    json_object_set_new(o, "events", json_integer((json_int_t)s->events));
+    emit(s, "disconnect", o);
+    json_decref(o);
+}
+
 /* 'from': a bridged stream's Last-Event-ID (NULL when it does not resume
  * there): its replay comes from the shared history once every name is
  * confirmed, and what arrives before the replay is held. */
@@ -382,6 +458,7 @@ static void send_registered(jl_http_session_t *s, names_t *names, int longpoll, 
     jl_buf_t comment = {0};
     jl_sse_registered(&comment, (const char *const *)names->name, names->len, names->n);
     log_stream(s, &comment, longpoll);
+    lifecycle_connect(s, names);
     if (s->http->srv->cfg->access_log && comment.len > 27) {
         /* ": registered to channels: a, b\n" -> "a, b", kept for the end */
         size_t n = comment.len - 27 < 512 ? comment.len - 27 : 512;
@@ -827,11 +904,30 @@ void jl_sse_stream_input(jl_http_session_t *s)
     s->ignored = (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total);
 }
 
-void jl_sse_stream_shutdown(jl_http_session_t *s) { jl_http_append_retry(s); }
+void jl_sse_streams_shutdown(void *ud)
+{
+    jl_http_t *h = ud;
+    JL_LIST_FOREACH(&h->streams, it) {
+        jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
+        s->end_reason = "shutdown";
+        lifecycle_disconnect(s, "shutdown");
+        free(s->identity);      /* told: nothing more at the close */
+        s->identity = NULL;
+    }
+}
+
+void jl_sse_stream_shutdown(jl_http_session_t *s)
+{
+    s->end_reason = "shutdown";
+    jl_http_append_retry(s);
+}
 
 void jl_sse_stream_ended(jl_http_session_t *s, const char *why)
 {
-    if (!s->http->srv->cfg->access_log || s->sink.ops == NULL)
+    if (s->sink.ops == NULL)
+        return;     /* never a stream */
+    lifecycle_disconnect(s, why);
+    if (!s->http->srv->cfg->access_log)
         return;
     const jl_conn_t *c = &s->conn;
     char peer[128], user[72] = "-";
@@ -851,6 +947,8 @@ void jl_sse_stream_free(jl_http_session_t *s)
 {
     free(s->channels);
     s->channels = NULL;
+    free(s->identity);
+    s->identity = NULL;
     jl_server_t *srv = s->http->srv;
     if (s->sink.ops == NULL)
         return;     /* never subscribed: not a stream */

@@ -291,6 +291,11 @@ static void publish(jl_resp_client_t *c, const args_t *a, int shard)
 {
     if (message_too_large(c, a, shard ? "SPUBLISH" : "PUBLISH"))
         return;
+    if (jl_lifecycle_reserved(a->argv[1], a->len[1])) {
+        jl_resp_error(a->reply, "ERR channels starting with '" JL_LIFECYCLE_PREFIX
+                                "' are reserved for jugglite's lifecycle events");
+        return;
+    }
     jl_relay_t *relay = c->resp->srv->relay;
     jl_pub_t pub = {a->argv[1], a->len[1], a->argv[2], a->len[2], shard};
     /* Until publish_done says otherwise; pushes meanwhile are held back. */

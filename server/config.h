@@ -87,6 +87,7 @@ typedef struct jl_config {
     /* misc */
     int log_level;
     int access_log;             /* an INFO line per SSE stream as it ends */
+    int lifecycle_events;       /* SSE streams' connects and disconnects as messages */
     char *log_file;             /* NULL: stderr */
 } jl_config_t;
 

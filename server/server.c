@@ -67,10 +67,14 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)revents;
     jl_server_t *srv = JL_CONTAINER_OF(w, jl_server_t, flush_watcher);
+    /* Lifecycle events queued since the last pass, before the flush that
+     * writes them out (lifecycle.h). */
+    jl_lifecycle_flush(srv);
     /* More work: an active idle watcher makes this iteration's poll return
      * at once, after which the next prepare writes the next slice. (Feeding
-     * the prepare event instead would run it again before the poll.) */
-    if (jl_conn_set_run(&srv->conns))
+     * the prepare event instead would run it again before the poll.) Events
+     * queued by the flush itself (a write error ending a stream) count. */
+    if (jl_conn_set_run(&srv->conns) || srv->lifecycle.npending > 0)
         ev_idle_start(loop, &srv->flush_resume);
     else
         ev_idle_stop(loop, &srv->flush_resume);
@@ -462,6 +466,9 @@ void jl_server_shutdown(jl_server_t *srv)
     srv->shutdown_deadline = ev_now(srv->loop) + srv->cfg->shutdown_timeout;
     listeners_set(srv, 0);
     ev_timer_stop(srv->loop, &srv->accept_backoff);
+    if (srv->streams_shutdown)
+        srv->streams_shutdown(srv->streams_ud);
+    jl_lifecycle_flush(srv);
     JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
         jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
         if (c->ops->on_shutdown)
@@ -511,6 +518,7 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     ev_signal_start(srv->loop, &srv->sigint);
     fit_fd_limit(srv);
     inherit_parse(srv);
+    jl_lifecycle_init(&srv->lifecycle);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     ev_prepare_init(&srv->flush_watcher, on_prepare);
@@ -570,6 +578,7 @@ void jl_server_free(jl_server_t *srv)
     ev_timer_stop(srv->loop, &srv->accept_backoff);
     ev_signal_stop(srv->loop, &srv->sigterm);
     ev_signal_stop(srv->loop, &srv->sigint);
+    jl_lifecycle_fini(&srv->lifecycle);
     jl_registry_free(srv->reg);
     jl_hist_free(srv->hist);
     jl_buf_free(&srv->reply);

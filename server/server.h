@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/conn.h"
 #include "server/history.h"
+#include "server/lifecycle.h"
 #include "server/monitor.h"
 #include "server/registry.h"
 #include "server/relay.h"
@@ -67,8 +68,13 @@ struct jl_server {
     /* Appends one CLIENT LIST line per SSE stream (ids[0..nids): only
      * those; nids 0: all). */
     void (*describe_streams)(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids);
+    /* A clean shutdown begins, before any connection is told: the streams'
+     * lifecycle events go out while their readers (and the upstream) are
+     * still there. NULL without an HTTP side. */
+    void (*streams_shutdown)(void *ud);
     void *streams_ud;
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
+    jl_lifecycle_t lifecycle;   /* --lifecycle-events waiting to be published */
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */
     jl_listener_t *listeners[JL_MAX_LISTENERS];

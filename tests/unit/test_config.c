@@ -343,7 +343,7 @@ static const char *const every_option[] = {
     "--requirepass", "sesame", "--requirepass-file", "/run/pass", "--aclfile", "/etc/users.acl",
     "--user", "alice on >x +@pubsub", "--user", "bob on nopass", "--address", "10.0.0.2", "--port", "8080",
     "--socket", "/run/h.sock", "--path", "/events", "--keepalive", "2.5",
-    "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns", "--h2c", "--access-log",
+    "--namespace", "ns:", "--allowed-channels", "a,b", "--allow-patterns", "--h2c", "--access-log", "--lifecycle-events",
     "--publish-token", "tok", "--publish-token-file", "/run/pub.token", "--publish-path", "/pub", "--metrics",
     "--metrics-token-file", "/run/metrics.token", "--cors-origin", "https://x.example",
     "--test-config", "--tcp-backlog", "128", "--auth-url", "http://127.0.0.1:9/auth",
@@ -433,6 +433,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_int_equal(c->tls_port, 8443);
     assert_int_equal(c->h2c, 1);
     assert_int_equal(c->access_log, 1);
+    assert_int_equal(c->lifecycle_events, 1);
     assert_string_equal(c->tls_cert_file, "c.pem");
     assert_string_equal(c->tls_key_file, "k.pem");
     assert_string_equal(c->upstream_ca, "ca.pem");
@@ -485,7 +486,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 71);
+    assert_int_equal(options, 72);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));

@@ -1,0 +1,172 @@
+// lifecycle.test.mjs -- --lifecycle-events against the real binary: a RESP
+// client with PSUBSCRIBE __jugglite__:* sees each SSE stream connect (who,
+// which channels, which protocol) and disconnect with the reason, each
+// reason caused for real:
+//   closed (the client went away, over HTTP/1.1 and HTTP/2), killed (CLIENT
+//   KILL USER), output limit (a reader that stopped), token expired (a token
+//   with a 2 s exp), shutdown (SIGTERM);
+// bridged through a real redis-server, an app on node A sees node B's
+// events; nobody publishes to the reserved prefix, events on or off.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startJugglite, startRedis, RawClient, SseClient, decodeAll, until, sleep, cleanupAll } from './lib/harness.mjs';
+
+after(cleanupAll);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-lifecycle-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const T = { timeout: 60000 };
+
+/** A RESP client on __jugglite__:* collecting {channel, event} in order. */
+async function watcher(port) {
+  const c = await RawClient.connect(port);
+  await c.send(['PSUBSCRIBE', '__jugglite__:*']);
+  await c.readFrames(1, 5000);
+  const got = [];
+  const pump = (async () => {
+    for (;;) {
+      let frame;
+      try { frame = await c.readFrames(1, 3600000); } catch { return; }
+      for (const f of decodeAll(frame)) {
+        if (Array.isArray(f) && String(f[0]) === 'pmessage') got.push({ channel: String(f[2]), ...JSON.parse(String(f[3])) });
+      }
+    }
+  })();
+  return { c, got, pump, close: () => c.close() };
+}
+
+const disconnects = (w) => w.got.filter((e) => e.channel === '__jugglite__:disconnect');
+
+test('connect and disconnect with the reason: closed (HTTP/1.1 and HTTP/2), killed, output limit, token expired, shutdown', T, async () => {
+  const key = crypto.randomBytes(32).toString('hex');
+  writeFileSync(path.join(dir, 'hs.key'), `${key}\n`);
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const token = (sub, exp) => {
+    const data = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify({ sub, exp, jugglite: { subscribe: ['*'] } }))}`;
+    return `${data}.${b64(crypto.createHmac('sha256', key).update(data).digest())}`;
+  };
+  const srv = await startJugglite({ args: ['--lifecycle-events', '--h2c', '--token-key', path.join(dir, 'hs.key'),
+    '--token-param', 'token', '--obuf-hard', '64kb', '--obuf-soft', '0'] });
+  const w = await watcher(srv.respPort);
+  try {
+    // closed, HTTP/1.1
+    const a = await SseClient.open(srv.ssePort, '/stream?channel=a,b');
+    await a.waitComments(1);
+    await until(() => w.got.some((e) => e.channel === '__jugglite__:connect'), 'the connect event');
+    const conn = w.got.find((e) => e.channel === '__jugglite__:connect');
+    assert.deepEqual({ ...conn, id: 0, node: '', peer: '' }, { channel: '__jugglite__:connect', node: '', id: 0, peer: '',
+      user: null, channels: ['a', 'b'], protocol: 'http/1.1' });
+    assert.equal(conn.peer, `${a.sock.localAddress}:${a.sock.localPort}`);
+    assert.match(conn.node, /^[0-9a-f]{40}$/);
+    a.close();
+    await until(() => disconnects(w).length === 1, 'the disconnect');
+    const d = disconnects(w)[0];
+    assert.equal(d.id, conn.id);
+    assert.equal(d.reason, 'closed');
+    assert.equal(d.detail, 'closed by peer');
+    assert.deepEqual(d.channels, ['a', 'b']);
+    assert.ok(d.duration >= 0);
+
+    // closed, HTTP/2 (a tab closing: RST_STREAM CANCEL)
+    const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+    const req = session.request({ ':path': '/stream?channel=h' });
+    await new Promise((r) => req.once('data', r));
+    await until(() => w.got.some((e) => e.channel === '__jugglite__:connect' && e.protocol === 'h2'), 'the h2 connect');
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await until(() => disconnects(w).length === 2, 'the h2 disconnect');
+    assert.equal(disconnects(w)[1].reason, 'closed');
+    session.destroy();
+
+    // killed: CLIENT KILL USER ends a token user's streams
+    const k = await SseClient.open(srv.ssePort, `/stream?channel=k&token=${token('kim', Math.floor(Date.now() / 1000) + 600)}`);
+    await k.waitComments(1);
+    await until(() => w.got.some((e) => e.channel === '__jugglite__:connect' && e.user === 'kim'), 'kim connected');
+    const admin = await RawClient.connect(srv.respPort);
+    await admin.call(['CLIENT', 'KILL', 'USER', 'kim']);
+    await until(() => disconnects(w).length === 3, 'the kill');
+    assert.deepEqual([disconnects(w)[2].reason, disconnects(w)[2].user], ['killed', 'kim']);
+
+    // output limit: a reader that stopped reading
+    const slow = net.connect(srv.ssePort, '127.0.0.1');
+    slow.on('error', () => {});
+    await new Promise((r) => slow.once('connect', r));
+    slow.write('GET /stream?channel=slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    slow.pause();
+    await until(async () => Number(decodeAll(await admin.call(['PUBSUB', 'NUMSUB', 'slow']))[0][1]) === 1, 'slow subscribed');
+    const big = 'z'.repeat(32 * 1024);
+    for (let i = 0; i < 200 && disconnects(w).length === 3; i++) {
+      await admin.call(['PUBLISH', 'slow', big]);
+      if (i % 10 === 9) await sleep(20);
+    }
+    await until(() => disconnects(w).length === 4, 'the slow reader cut');
+    assert.deepEqual([disconnects(w)[3].reason, disconnects(w)[3].detail], ['output limit', 'output buffer limit']);
+    slow.destroy();
+
+    // token expired
+    const e = await SseClient.open(srv.ssePort, `/stream?channel=e&token=${token('eve', Math.floor(Date.now() / 1000) + 2)}`);
+    await e.waitComments(1);
+    await until(() => disconnects(w).length === 5, 'the expiry', 15000);
+    assert.deepEqual([disconnects(w)[4].reason, disconnects(w)[4].user], ['token expired', 'eve']);
+    e.close();
+
+    // nobody publishes to the prefix
+    const r = decodeAll(await admin.call(['PUBLISH', '__jugglite__:disconnect', '{}']))[0];
+    assert.match(String(r), /^ERR channels starting with '__jugglite__:' are reserved/);
+    admin.close();
+
+    // shutdown: the watcher is a RESP client of the same server, so the
+    // event is read by a stream's own eyes: the one still open gets retry:
+    // and its disconnect is published before the server exits.
+    const last = await SseClient.open(srv.ssePort, '/stream?channel=z');
+    await last.waitComments(1);
+    await until(() => w.got.filter((x) => x.channel === '__jugglite__:connect').length === 6, 'the last connect');
+    const stopped = srv.stop();
+    await until(() => disconnects(w).length === 6 || w.c.closed, 'the shutdown disconnect or the close');
+    await stopped;
+    if (disconnects(w).length === 6) assert.equal(disconnects(w)[5].reason, 'shutdown');
+    else assert.fail('the watcher was closed before the shutdown disconnect reached it');
+  } finally {
+    w.close();
+    await srv.stop();
+  }
+});
+
+test('bridged: an app on node A sees node B\'s streams; with events off, the prefix is still reserved', T, async () => {
+  const redis = await startRedis();
+  const up = ['--upstream', `redis://127.0.0.1:${redis.port}`, '--lifecycle-events'];
+  const a = await startJugglite({ args: up });
+  const b = await startJugglite({ args: up });
+  const plain = await startJugglite();
+  try {
+    for (const n of [a, b]) {
+      await until(async () => {
+        const c = await RawClient.connect(n.respPort);
+        try { return /upstream_state:up/.test(String(decodeAll(await c.call(['INFO', 'upstream']))[0])); } finally { c.close(); }
+      }, 'the node bridged');
+    }
+    const w = await watcher(a.respPort);
+    await sleep(300); // A's PSUBSCRIBE reaches Redis
+    const s = await SseClient.open(b.ssePort, '/stream?channel=x');
+    await s.waitComments(1);
+    await until(() => w.got.some((e) => e.channel === '__jugglite__:connect'), 'B\'s connect seen on A');
+    const ev = w.got.find((e) => e.channel === '__jugglite__:connect');
+    assert.deepEqual(ev.channels, ['x']);
+    s.close();
+    await until(() => disconnects(w).length === 1, 'B\'s disconnect seen on A');
+    assert.equal(disconnects(w)[0].node, ev.node);
+    w.close();
+    const c = await RawClient.connect(plain.respPort);
+    assert.match(String(decodeAll(await c.call(['PUBLISH', '__jugglite__:x', 'y']))[0]), /reserved/);
+    c.close();
+  } finally {
+    await a.stop();
+    await b.stop();
+    await plain.stop();
+    await redis.stop();
+  }
+});
