@@ -190,6 +190,9 @@ test('SIGTERM: every HTTP/2 stream gets its retry: and ends, GOAWAY, exit 0', T,
 test('over --max-conns, an HTTP/2 stream is shed as an HTTP/1.1 one: 200, retry:, the end', T, async () => {
   const srv = await startJugglite({ args: ['--h2c', '--max-conns', '1'] });
   const hold = await RawClient.connect(srv.respPort); // the one connection allowed
+  // Answered: the server has accepted it (a connect alone only reaches the
+  // kernel's queue, and the HTTP/2 connection could be accepted first).
+  assert.equal(decodeAll(await hold.call(['PING'], 30000))[0], 'PONG');
   const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
   session.on('error', () => {});
   try {
