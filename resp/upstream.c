@@ -1527,7 +1527,7 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     ev_timer_init(&u->tick, upstream_on_tick, period, period);
     ev_timer_start(srv->loop, &u->tick);
 
-    jl_registry_set_watch(srv->reg, upstream_on_watch, u);
+    jl_server_set_watch(srv, upstream_on_watch, u);
     for (int ns = 0; ns < JL_NS_COUNT; ns++) {
         adopt_ctx_t a = {u, (jl_ns_t)ns};
         jl_registry_foreach(srv->reg, (jl_ns_t)ns, NULL, 0, adopt_name, &a);
@@ -1545,7 +1545,7 @@ void jl_upstream_free(jl_upstream_t *u)
     if (u->state != ST_CLOSED)
         relay_finish(u, "ERR upstream unavailable: the server is shutting down");
     jl_server_set_relay(u->srv, NULL);
-    jl_registry_set_watch(u->srv->reg, NULL, NULL);
+    jl_server_set_watch(u->srv, NULL, NULL);
     for (size_t i = 0; i < u->names.size; i++) {
         jl_hlink_t *l = u->names.slot[i];
         while (l) {

@@ -3,6 +3,7 @@
 #include "server/log.h"
 #include "server/server.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,19 @@ void jl_lifecycle_emit(jl_lifecycle_t *lc, const char *event, const char *payloa
     e->len = len;
     jl_list_push(&lc->pending, &e->node);
     lc->npending++;
+}
+
+void jl_lifecycle_occupancy(jl_lifecycle_t *lc, const char *node, int ns, const char *name,
+                            size_t len, int added)
+{
+    static const char *const kinds[] = {"channel", "pattern", "shard"};
+    const char *kind = ns >= 0 && ns < (int)JL_ARRAY_LEN(kinds) ? kinds[ns] : "channel";
+    json_t *o = json_pack("{s:s, s:s%, s:s}", "node", node, "name", name, len, "kind", kind);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text)
+        jl_lifecycle_emit(lc, added ? "occupied" : "vacated", text, strlen(text));
+    free(text);
+    json_decref(o);
 }
 
 void jl_lifecycle_flush(jl_server_t *srv)

@@ -3,7 +3,9 @@
  * With --lifecycle-events, the HTTP side reports each SSE stream as it
  * connects (with the channels it subscribed to) and as it ends (with the
  * reason), as JSON published on reserved channels -- JL_LIFECYCLE_PREFIX
- * "connect", "disconnect" -- through the server's relay: a
+ * "connect", "disconnect" -- and the server reports a channel's first
+ * subscriber and its last leaving this node ("occupied", "vacated"),
+ * through the server's relay: a
  * `PSUBSCRIBE __jugglite__:*` over RESP sees them, and a bridged node's
  * travel through the upstream to every node, as any publish does. In the
  * spirit of Redis's keyspace notifications.
@@ -38,6 +40,11 @@ void jl_lifecycle_init(jl_lifecycle_t *lc);
 void jl_lifecycle_fini(jl_lifecycle_t *lc);
 /* Queues payload (JSON text, copied) for JL_LIFECYCLE_PREFIX + event. */
 void jl_lifecycle_emit(jl_lifecycle_t *lc, const char *event, const char *payload, size_t len);
+/* "occupied" / "vacated" for a name of namespace ns (jl_ns_t) getting its
+ * first subscriber on this node (added) or losing its last; node: the
+ * server's run id. Queued like every event. */
+void jl_lifecycle_occupancy(jl_lifecycle_t *lc, const char *node, int ns, const char *name,
+                            size_t len, int added);
 /* Publishes everything queued through srv's relay, oldest first. */
 void jl_lifecycle_flush(jl_server_t *srv);
 /* 1 when a client may not publish to chan (it is under the prefix). */

@@ -492,6 +492,24 @@ static void make_run_id(char out[41])
 
 /* ---- lifecycle ---- */
 
+/* Occupancy, node-local: "occupied" when a channel, pattern or shard
+ * channel gets its first subscriber here, "vacated" when its last leaves;
+ * the lifecycle's own names are not reported (a watcher would watch itself). */
+static void on_watch(void *ud, jl_ns_t ns, const char *name, size_t len, int added)
+{
+    jl_server_t *srv = ud;
+    if (srv->cfg->lifecycle_events && !jl_lifecycle_reserved(name, len))
+        jl_lifecycle_occupancy(&srv->lifecycle, srv->run_id, ns, name, len, added);
+    if (srv->watch)
+        srv->watch(srv->watch_ud, ns, name, len, added);
+}
+
+void jl_server_set_watch(jl_server_t *srv, jl_registry_watch_fn fn, void *ud)
+{
+    srv->watch = fn;
+    srv->watch_ud = ud;
+}
+
 jl_server_t *jl_server_new(const jl_config_t *cfg)
 {
     jl_server_t *srv = jl_calloc(1, sizeof *srv);
@@ -519,6 +537,7 @@ jl_server_t *jl_server_new(const jl_config_t *cfg)
     fit_fd_limit(srv);
     inherit_parse(srv);
     jl_lifecycle_init(&srv->lifecycle);
+    jl_registry_set_watch(srv->reg, on_watch, srv);
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     ev_prepare_init(&srv->flush_watcher, on_prepare);

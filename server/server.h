@@ -75,6 +75,10 @@ struct jl_server {
     void *streams_ud;
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_lifecycle_t lifecycle;   /* --lifecycle-events waiting to be published */
+    /* The registry's watch is the server's (on_watch in server.c): it tells
+     * the lifecycle (occupancy) and then this one (the bridge's). */
+    jl_registry_watch_fn watch;
+    void *watch_ud;
     jl_buf_t reply;             /* the RESP command being executed builds its reply here */
     long max_conns;             /* cfg->max_conns, capped by RLIMIT_NOFILE */
     jl_listener_t *listeners[JL_MAX_LISTENERS];
@@ -134,6 +138,10 @@ void jl_server_free(jl_server_t *srv);
 
 /* Begins a clean shutdown (as SIGTERM does). */
 void jl_server_shutdown(jl_server_t *srv);
+
+/* Who else hears of a name's first subscriber and of its last leaving
+ * (the upstream bridge); fn NULL: nobody. */
+void jl_server_set_watch(jl_server_t *srv, jl_registry_watch_fn fn, void *ud);
 
 /* Installs r as the relay publishes go through (NULL: the local one). */
 void jl_server_set_relay(jl_server_t *srv, jl_relay_t *r);

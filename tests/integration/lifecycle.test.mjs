@@ -170,3 +170,37 @@ test('bridged: an app on node A sees node B\'s streams; with events off, the pre
     await redis.stop();
   }
 });
+
+test('occupancy: a name\'s first subscriber on the node and its last leaving, SSE and RESP, channels and patterns', T, async () => {
+  const srv = await startJugglite({ args: ['--lifecycle-events', '--allow-patterns'] });
+  const w = await watcher(srv.respPort);
+  try {
+    const s1 = await SseClient.open(srv.ssePort, '/stream?channel=occ');
+    await s1.waitComments(1);
+    const s2 = await SseClient.open(srv.ssePort, '/stream?channel=occ'); // a second subscriber: no event
+    await s2.waitComments(1);
+    const r = await RawClient.connect(srv.respPort);
+    await r.send(['SUBSCRIBE', 'occ', 'resp-only']);
+    await r.readFrames(2, 5000);
+    await r.send(['PSUBSCRIBE', 'pat*']);
+    await r.readFrames(1, 5000);
+    await until(() => w.got.filter((e) => e.channel === '__jugglite__:occupied').length === 3, 'three names occupied');
+    s1.close();
+    s2.close();
+    await r.send(['UNSUBSCRIBE']);
+    await r.readFrames(2, 5000);
+    await r.send(['PUNSUBSCRIBE']);
+    await r.readFrames(1, 5000);
+    await until(() => w.got.filter((e) => e.channel === '__jugglite__:vacated').length === 3, 'three names vacated');
+    const events = w.got.filter((e) => /^__jugglite__:(occupied|vacated)$/.test(e.channel));
+    const names = (kind) => events.filter((e) => e.channel === `__jugglite__:${kind}`).map((e) => `${e.kind}:${e.name}`).sort();
+    assert.deepEqual(names('occupied'), ['channel:occ', 'channel:resp-only', 'pattern:pat*']);
+    assert.deepEqual(names('vacated'), ['channel:occ', 'channel:resp-only', 'pattern:pat*']);
+    assert.ok(events.every((e) => e.node.length === 40), 'each says its node');
+    assert.ok(!events.some((e) => String(e.name).startsWith('__jugglite__:')), 'the watchers\' own names are not reported');
+    r.close();
+  } finally {
+    w.close();
+    await srv.stop();
+  }
+});
