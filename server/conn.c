@@ -676,27 +676,31 @@ void jl_conn_close_after_flush(jl_conn_t *c)
 
 /* ---- addresses ---- */
 
-void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
+/* The connection whose socket c's addresses are: c, or its parent (a
+ * virtual connection); NULL when there is no socket any more. */
+static const jl_conn_t *socket_of(const jl_conn_t *c)
 {
     if (c->parent)
         c = c->parent;
-    if (c->fd < 0) {
+    return c->fd >= 0 ? c : NULL;
+}
+
+void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len)
+{
+    const jl_conn_t *s = socket_of(c);
+    if (s == NULL)
         snprintf(buf, len, "?");    /* a virtual connection whose parent is gone */
-        return;
-    }
-    if (c->unix_socket)
-        snprintf(buf, len, "/unix:%d", c->fd);
+    else if (s->unix_socket)
+        snprintf(buf, len, "/unix:%d", s->fd);
     else
-        jl_addr_peer(c->fd, buf, len);
+        jl_addr_peer(s->fd, buf, len);
 }
 
 void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
 {
-    if (c->parent)
-        c = c->parent;
-    if (c->fd < 0) {
+    const jl_conn_t *s = socket_of(c);
+    if (s == NULL)
         snprintf(buf, len, "?");
-        return;
-    }
-    jl_addr_local(c->fd, buf, len);
+    else
+        jl_addr_local(s->fd, buf, len);
 }
