@@ -580,7 +580,7 @@ jl_http_t *jl_http_new(jl_server_t *srv)
     jl_http_routes_init(h);
     jl_auth_url_init(h);
     srv->user_streams = user_streams;
-    srv->streams_shutdown = jl_sse_streams_shutdown;
+    jl_server_on_shutdown_notice(srv, jl_sse_streams_shutdown, h);
     srv->describe_streams = jl_sse_streams_describe;
     srv->streams_ud = h;
     jl_sse_streams_init(h);
@@ -595,7 +595,7 @@ void jl_http_free(jl_http_t *h)
     if (h == NULL)
         return;
     h->srv->user_streams = NULL;
-    h->srv->streams_shutdown = NULL;
+    jl_server_on_shutdown_notice(h->srv, NULL, h);
     h->srv->describe_streams = NULL;
     jl_auth_url_fini(h);
     jl_sse_streams_fini(h);

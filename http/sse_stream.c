@@ -419,19 +419,12 @@ static void lifecycle_connect(jl_http_session_t *s, const names_t *names)
  * words go along as "detail". */
 static const char *end_reason(const jl_http_session_t *s, const char *why)
 {
-    static const struct { const char *why, *reason; } map[] = {
-        {"closed by peer", "closed"}, {"HTTP/2 stream reset by the client", "closed"},
-        {"HTTP/2 stream closed", "closed"}, {"HTTP/2 connection closed", "closed"},
-        {"output buffer limit", "output limit"}, {"CLIENT KILL", "killed"},
-        {"killed by user", "killed"}, {"shutdown timeout", "shutdown"},
+    static const jl_lifecycle_words_t own[] = {
+        {"HTTP/2 stream reset by the client", "closed"}, {"HTTP/2 stream closed", "closed"},
+        {"HTTP/2 connection closed", "closed"}, {"killed by user", "killed"},
         {"input on an SSE stream", "protocol error"},
     };
-    if (s->end_reason)
-        return s->end_reason;
-    for (size_t i = 0; i < JL_ARRAY_LEN(map); i++)
-        if (strcmp(why, map[i].why) == 0)
-            return map[i].reason;
-    return "write error";
+    return jl_lifecycle_reason(s->end_reason, why, own, JL_ARRAY_LEN(own));
 }
 
 static void lifecycle_disconnect(jl_http_session_t *s, const char *why)

@@ -42,8 +42,9 @@ void jl_sse_stream_input(jl_http_session_t *s);
 void jl_sse_stream_shutdown(jl_http_session_t *s);
 /* Releases the stream's state (subscriptions, timer, wait); a no-op for a
  * session that never became a stream. From the session's on_free. */
-/* srv->streams_shutdown (ud: the jl_http_t): every stream's disconnect
- * event, reason "shutdown", before any connection hears of the shutdown. */
+/* A shutdown notice (jl_server_on_shutdown_notice; ud: the jl_http_t):
+ * every stream's disconnect event, reason "shutdown", before any
+ * connection hears of the shutdown. */
 void jl_sse_streams_shutdown(void *ud);
 /* The stream's connection is closing (why): with --access-log, its access
  * line -- peer, user, channels, duration, events, bytes written, reason. */

@@ -84,6 +84,12 @@ typedef struct jl_resp_client {
     size_t ndeferred;
     size_t deferred_bytes;
     struct jl_resp_xwait *xread;    /* waiting in XREAD BLOCK (resp_stream.c), else NULL */
+    /* --lifecycle-events (resp_lifecycle.c): who it is, as its connect
+     * said (JSON, owned); NULL: never reported. end_reason: why it ends,
+     * when its connection's own words would not say (static). */
+    char *identity;
+    const char *end_reason;
+    uint64_t delivered;             /* messages pushed to it */
 } jl_resp_client_t;
 
 /* Channels + patterns (what subscribe confirmations carry). */

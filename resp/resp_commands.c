@@ -19,6 +19,7 @@
  * the client blocks -- its input paused -- until publish_done. */
 #include "resp/resp_commands.h"
 #include "resp/resp_acl.h"
+#include "resp/resp_lifecycle.h"
 #include "resp/resp_docs.h"
 #include "resp/resp_info.h"
 #include "resp/resp_session.h"
@@ -140,13 +141,18 @@ static size_t count_for(jl_resp_client_t *c, jl_ns_t ns)
 static const char *const sub_kind[JL_NS_COUNT] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_kind[JL_NS_COUNT] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
+/* Lifecycle events (resp_lifecycle.h) collect the names that changed in
+ * 'changed' (NULL: events are off). */
 static void subscribe_ns(jl_resp_client_t *c, const args_t *a, jl_ns_t ns)
 {
     jl_registry_t *reg = c->resp->srv->reg;
+    json_t *changed = jl_resp_lifecycle_names(c);
     for (size_t i = 1; i < a->argc; i++) {
-        jl_registry_subscribe(reg, &c->sink, ns, a->argv[i], a->len[i]);
+        if (jl_registry_subscribe(reg, &c->sink, ns, a->argv[i], a->len[i]))
+            jl_resp_lifecycle_add(changed, a->argv[i], a->len[i]);
         confirm(c, a->reply, sub_kind[ns], a->argv[i], a->len[i], count_for(c, ns));
     }
+    jl_resp_lifecycle_changed(c, ns, 1, changed);
 }
 
 typedef struct unsub_ctx {
@@ -154,29 +160,42 @@ typedef struct unsub_ctx {
     jl_buf_t *out;
     jl_ns_t ns;
     size_t n;
+    json_t *changed;
 } unsub_ctx_t;
 
 static void on_unsubscribed(void *ud, const char *name, size_t len)
 {
     unsub_ctx_t *u = ud;
     u->n++;
-    confirm(u->c, u->out, unsub_kind[u->ns], name, len, count_for(u->c, u->ns));
+    jl_resp_lifecycle_add(u->changed, name, len);
+    if (u->out)
+        confirm(u->c, u->out, unsub_kind[u->ns], name, len, count_for(u->c, u->ns));
+}
+
+/* out NULL: no confirmations (RESET). */
+static void unsubscribe_all(jl_resp_client_t *c, jl_ns_t ns, jl_buf_t *out)
+{
+    unsub_ctx_t u = {c, out, ns, 0, jl_resp_lifecycle_names(c)};
+    jl_registry_unsubscribe_all(c->resp->srv->reg, &c->sink, ns, on_unsubscribed, &u);
+    if (u.n == 0 && out)
+        confirm(c, out, unsub_kind[ns], NULL, 0, count_for(c, ns));
+    jl_resp_lifecycle_changed(c, ns, 0, u.changed);
 }
 
 static void unsubscribe_ns(jl_resp_client_t *c, const args_t *a, jl_ns_t ns)
 {
     jl_registry_t *reg = c->resp->srv->reg;
     if (a->argc == 1) {
-        unsub_ctx_t u = {c, a->reply, ns, 0};
-        jl_registry_unsubscribe_all(reg, &c->sink, ns, on_unsubscribed, &u);
-        if (u.n == 0)
-            confirm(c, a->reply, unsub_kind[ns], NULL, 0, count_for(c, ns));
+        unsubscribe_all(c, ns, a->reply);
         return;
     }
+    json_t *changed = jl_resp_lifecycle_names(c);
     for (size_t i = 1; i < a->argc; i++) {
-        jl_registry_unsubscribe(reg, &c->sink, ns, a->argv[i], a->len[i]);
+        if (jl_registry_unsubscribe(reg, &c->sink, ns, a->argv[i], a->len[i]))
+            jl_resp_lifecycle_add(changed, a->argv[i], a->len[i]);
         confirm(c, a->reply, unsub_kind[ns], a->argv[i], a->len[i], count_for(c, ns));
     }
+    jl_resp_lifecycle_changed(c, ns, 0, changed);
 }
 
 static void cmd_subscribe(jl_resp_client_t *c, const args_t *a) { subscribe_ns(c, a, JL_NS_CHANNEL); }
@@ -595,10 +614,9 @@ static void cmd_quit(jl_resp_client_t *c, const args_t *a)
 static void cmd_reset(jl_resp_client_t *c, const args_t *a)
 {
     (void)a;
-    jl_registry_t *reg = c->resp->srv->reg;
     jl_resp_discard_multi(c);
     for (int ns = 0; ns < JL_NS_COUNT; ns++)
-        jl_registry_unsubscribe_all(reg, &c->sink, (jl_ns_t)ns, NULL, NULL);
+        unsubscribe_all(c, (jl_ns_t)ns, NULL);
     jl_monitor_remove(&c->resp->srv->monitors, &c->monitor);
     c->proto = 2;
     c->db = 0;

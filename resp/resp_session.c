@@ -16,6 +16,7 @@
 #include "resp/resp_session.h"
 #include "resp/resp_commands.h"
 #include "resp/resp_acl.h"
+#include "resp/resp_lifecycle.h"
 #include "resp/resp_stream.h"
 #include "resp/resp_writer.h"
 #include "server/log.h"
@@ -35,6 +36,7 @@ static void protocol_error(jl_resp_client_t *c, const char *err)
     jl_conn_peer(&c->conn, peer, sizeof peer);
     jl_log_debug("protocol error from client id=%llu %s: %s", (unsigned long long)c->conn.id,
                  peer, err);
+    c->end_reason = "protocol error";
     jl_buf_t b = {0};
     jl_resp_errorf(&b, "ERR %s", err);
     jl_conn_append(&c->conn, b.data, b.len);
@@ -110,6 +112,11 @@ static void client_on_cron(jl_conn_t *conn, double now)
         jl_conn_close(conn, "idle timeout");
 }
 
+static void client_on_close(jl_conn_t *conn, const char *why)
+{
+    jl_resp_lifecycle_closed(client_of(conn), why);
+}
+
 static void client_on_free(jl_conn_t *conn)
 {
     jl_resp_client_t *c = client_of(conn);
@@ -123,6 +130,7 @@ static void client_on_free(jl_conn_t *conn)
     jl_list_remove(&c->node);
     c->resp->nclients--;
     c->resp->srv->stats.resp_clients--;
+    free(c->identity);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
@@ -131,6 +139,7 @@ static void client_on_free(jl_conn_t *conn)
 
 static const jl_conn_ops_t client_ops = {
     .on_input = client_on_input,
+    .on_close = client_on_close,
     .on_shutdown = client_on_shutdown,
     .on_cron = client_on_cron,
     .on_free = client_on_free,
@@ -169,6 +178,7 @@ static int client_deliver(jl_sink_t *sink, jl_msg_t *msg)
 {
     jl_resp_client_t *c = JL_CONTAINER_OF(sink, jl_resp_client_t, sink);
     jl_frame_t *f = message_frame(msg, c->proto);
+    c->delivered++;
     if ((c->flags & (JL_RESP_EXECUTING | JL_RESP_BLOCKED)) && hold_back(c, f))
         return 1;
     jl_conn_push(&c->conn, f);
@@ -211,6 +221,7 @@ jl_resp_t *jl_resp_new(jl_server_t *srv, jl_acl_t *acl)
     jl_list_init(&resp->clients);
     jl_list_init(&resp->acl_log);
     jl_resp_stream_init(resp);
+    jl_server_on_shutdown_notice(srv, jl_resp_lifecycle_shutdown, resp);
     return resp;
 }
 
@@ -218,6 +229,7 @@ void jl_resp_free(jl_resp_t *resp)
 {
     if (resp == NULL)
         return;
+    jl_server_on_shutdown_notice(resp->srv, NULL, resp);
     jl_resp_stream_fini(resp);
     jl_resp_acl_log_free(resp);
     free(resp);

@@ -246,7 +246,7 @@ static const opt_t options[] = {
     {.name = "log-level", .live = 1, .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
      .metavar = "LEVEL", .help = "debug, info, warn or error"},
     {.name = "lifecycle-events", .live = 1, .kind = OPT_FLAG, .at = FIELD(lifecycle_events),
-     .help = "publish stream connects/disconnects on __jugglite__:* channels"},
+     .help = "publish subscribers' connects/disconnects on __jugglite__:*"},
     {.name = "access-log", .live = 1, .kind = OPT_FLAG, .at = FIELD(access_log),
      .help = "one INFO line per SSE stream when it ends (peer, user, channels, ...)"},
     {.name = "log-file", .kind = OPT_STRING, .at = FIELD(log_file),

@@ -83,6 +83,30 @@ void jl_lifecycle_flush(jl_server_t *srv)
     }
 }
 
+static const char *lookup(const char *why, const jl_lifecycle_words_t *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(why, words[i].why) == 0)
+            return words[i].reason;
+    return NULL;
+}
+
+const char *jl_lifecycle_reason(const char *decided, const char *why,
+                                const jl_lifecycle_words_t *own, size_t nown)
+{
+    static const jl_lifecycle_words_t shared[] = {
+        {"closed by peer", "closed"}, {"Connection reset by peer", "closed"},
+        {"Broken pipe", "closed"}, {"output buffer limit", "output limit"},
+        {"CLIENT KILL", "killed"}, {"shutdown timeout", "shutdown"},
+    };
+    if (decided)
+        return decided;
+    const char *r = lookup(why, own, nown);
+    if (r == NULL)
+        r = lookup(why, shared, JL_ARRAY_LEN(shared));
+    return r ? r : "write error";
+}
+
 int jl_lifecycle_reserved(const char *chan, size_t len)
 {
     size_t plen = strlen(JL_LIFECYCLE_PREFIX);

@@ -47,6 +47,18 @@ void jl_lifecycle_occupancy(jl_lifecycle_t *lc, const char *node, int ns, const 
                             size_t len, int added);
 /* Publishes everything queued through srv's relay, oldest first. */
 void jl_lifecycle_flush(jl_server_t *srv);
+/* A protocol's own words for a close (jl_conn_close's 'why') and the
+ * disconnect reason they mean. */
+typedef struct jl_lifecycle_words {
+    const char *why, *reason;
+} jl_lifecycle_words_t;
+/* The disconnect reason: 'decided' when the protocol set one (a token's
+ * expiry, a shutdown), else what 'why' means in the protocol's own table
+ * (own[0..nown)) or in the words every protocol shares ("closed": the peer
+ * went away, by FIN or reset; "output limit", "killed", "shutdown"), else
+ * "write error". */
+const char *jl_lifecycle_reason(const char *decided, const char *why,
+                                const jl_lifecycle_words_t *own, size_t nown);
 /* 1 when a client may not publish to chan (it is under the prefix). */
 int jl_lifecycle_reserved(const char *chan, size_t len);
 

@@ -454,6 +454,21 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     jl_server_shutdown(srv);
 }
 
+void jl_server_on_shutdown_notice(jl_server_t *srv, void (*fn)(void *ud), void *ud)
+{
+    for (size_t i = 0; i < JL_MAX_SHUTDOWN_NOTICES; i++) {
+        jl_shutdown_notice_t *n = &srv->notices[i];
+        if (fn == NULL && n->ud == ud) {
+            n->fn = NULL;
+            n->ud = NULL;
+        } else if (fn != NULL && n->fn == NULL) {
+            n->fn = fn;
+            n->ud = ud;
+            return;
+        }
+    }
+}
+
 void jl_server_shutdown(jl_server_t *srv)
 {
     if (srv->shutting_down)
@@ -466,8 +481,9 @@ void jl_server_shutdown(jl_server_t *srv)
     srv->shutdown_deadline = ev_now(srv->loop) + srv->cfg->shutdown_timeout;
     listeners_set(srv, 0);
     ev_timer_stop(srv->loop, &srv->accept_backoff);
-    if (srv->streams_shutdown)
-        srv->streams_shutdown(srv->streams_ud);
+    for (size_t i = 0; i < JL_MAX_SHUTDOWN_NOTICES; i++)
+        if (srv->notices[i].fn)
+            srv->notices[i].fn(srv->notices[i].ud);
     jl_lifecycle_flush(srv);
     JL_LIST_FOREACH_SAFE(&srv->conns.all, it, tmp) {
         jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);

@@ -52,6 +52,13 @@ typedef struct jl_inherited {
     int fd;
 } jl_inherited_t;
 
+/* Told when a clean shutdown begins (see jl_server_on_shutdown_notice). */
+#define JL_MAX_SHUTDOWN_NOTICES 4
+typedef struct jl_shutdown_notice {
+    void (*fn)(void *ud);
+    void *ud;
+} jl_shutdown_notice_t;
+
 struct jl_server {
     struct ev_loop *loop;
     const jl_config_t *cfg;
@@ -68,11 +75,11 @@ struct jl_server {
     /* Appends one CLIENT LIST line per SSE stream (ids[0..nids): only
      * those; nids 0: all). */
     void (*describe_streams)(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids);
-    /* A clean shutdown begins, before any connection is told: the streams'
-     * lifecycle events go out while their readers (and the upstream) are
-     * still there. NULL without an HTTP side. */
-    void (*streams_shutdown)(void *ud);
     void *streams_ud;
+    /* A clean shutdown begins, before any connection is told: each side's
+     * lifecycle events go out while their readers (and the upstream) are
+     * still there (jl_server_on_shutdown_notice). */
+    jl_shutdown_notice_t notices[JL_MAX_SHUTDOWN_NOTICES];
     jl_monitors_t monitors;     /* who sees every command and HTTP publish (MONITOR) */
     jl_lifecycle_t lifecycle;   /* --lifecycle-events waiting to be published */
     /* The registry's watch is the server's (on_watch in server.c): it tells
@@ -136,6 +143,12 @@ int jl_server_run(jl_server_t *srv);
 void jl_server_close_all(jl_server_t *srv);
 void jl_server_free(jl_server_t *srv);
 
+/* fn(ud) runs when a clean shutdown begins, before any connection hears
+ * of it (on_shutdown) and before the lifecycle events queued so far are
+ * published: a protocol side announces its clients' departures there.
+ * fn NULL removes ud's notice (the side is going). At most
+ * JL_MAX_SHUTDOWN_NOTICES. */
+void jl_server_on_shutdown_notice(jl_server_t *srv, void (*fn)(void *ud), void *ud);
 /* Begins a clean shutdown (as SIGTERM does). */
 void jl_server_shutdown(jl_server_t *srv);
 

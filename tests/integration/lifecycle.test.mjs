@@ -6,7 +6,9 @@
 //   KILL USER), output limit (a reader that stopped), token expired (a token
 //   with a 2 s exp), shutdown (SIGTERM);
 // bridged through a real redis-server, an app on node A sees node B's
-// events; nobody publishes to the reserved prefix, events on or off.
+// events; nobody publishes to the reserved prefix, events on or off; a
+// RESP subscriber's connect, each subscription change and its disconnect
+// (killed, closed, protocol error, shutdown).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -200,6 +202,85 @@ test('occupancy: a name\'s first subscriber on the node and its last leaving, SS
     assert.ok(!events.some((e) => String(e.name).startsWith('__jugglite__:')), 'the watchers\' own names are not reported');
     r.close();
   } finally {
+    w.close();
+    await srv.stop();
+  }
+});
+
+test('RESP subscribers: connect at the first subscription, each change, disconnect with what is left and the reason (closed, killed, protocol error, shutdown)', T, async () => {
+  const srv = await startJugglite({ args: ['--lifecycle-events'] });
+  const w = await watcher(srv.respPort);
+  const of = (id) => w.got.filter((e) => e.id === id && !/occupied|vacated/.test(e.channel)).map((e) => {
+    const { node, peer, duration, ...rest } = e;
+    assert.match(node, /^[0-9a-f]{40}$/);
+    assert.match(peer, /^127\.0\.0\.1:\d+$/);
+    if (duration !== undefined) assert.ok(duration >= 0);
+    return rest;
+  });
+  const idOf = async (c) => Number(decodeAll(await c.call(['CLIENT', 'ID']))[0]);
+  const admin = await RawClient.connect(srv.respPort);
+  try {
+    const r = await RawClient.connect(srv.respPort);
+    const id = await idOf(r);
+    const steps = [['SUBSCRIBE', 'a', 'b'], ['PSUBSCRIBE', 'p*'], ['SUBSCRIBE', 'a', 'c'], ['UNSUBSCRIBE', 'a', 'nope'],
+      ['SSUBSCRIBE', 's'], ['SUBSCRIBE', '__jugglite__:connect'], ['UNSUBSCRIBE']];
+    for (const s of steps) {
+      await r.send(s);
+      await r.readFrames(s[0] === 'UNSUBSCRIBE' && s.length === 1 ? 3 : s.length - 1, 5000);
+    }
+    await admin.call(['PUBLISH', 'p1', 'x']); // through the pattern: one event written to it
+    await r.readFrames(1, 5000);
+    await admin.call(['CLIENT', 'KILL', 'ID', String(id)]);
+    await until(() => of(id).some((e) => e.channel === '__jugglite__:disconnect'), 'the kill');
+    const base = { id, user: 'default', protocol: 'resp' };
+    assert.deepEqual(of(id), [
+      { channel: '__jugglite__:connect', ...base, channels: ['a', 'b'], patterns: [], shards: [] },
+      { channel: '__jugglite__:subscribe', ...base, kind: 'pattern', names: ['p*'] },
+      { channel: '__jugglite__:subscribe', ...base, kind: 'channel', names: ['c'] },
+      { channel: '__jugglite__:unsubscribe', ...base, kind: 'channel', names: ['a'] },
+      { channel: '__jugglite__:subscribe', ...base, kind: 'shard', names: ['s'] },
+      { channel: '__jugglite__:unsubscribe', ...base, kind: 'channel', names: ['b', 'c'] },
+      { channel: '__jugglite__:disconnect', ...base, channels: [], patterns: ['p*'], shards: ['s'],
+        reason: 'killed', detail: 'CLIENT KILL', events: 1 },
+    ]);
+
+    // closed: the client goes away (FIN), and QUIT
+    const q = await RawClient.connect(srv.respPort);
+    const qid = await idOf(q);
+    await q.send(['SUBSCRIBE', 'q']);
+    await q.readFrames(1, 5000);
+    q.end();
+    const quitter = await RawClient.connect(srv.respPort);
+    const quid = await idOf(quitter);
+    await quitter.call(['SUBSCRIBE', 'q2']);
+    await quitter.call(['QUIT']).catch(() => {});
+    await until(() => of(qid).length === 2 && of(quid).length === 2, 'both closes');
+    assert.deepEqual([of(qid)[1].reason, of(quid)[1].reason], ['closed', 'closed']);
+
+    // protocol error: Redis's error and a close
+    const bad = await RawClient.connect(srv.respPort);
+    const bid = await idOf(bad);
+    await bad.call(['SUBSCRIBE', 'bad']);
+    bad.send('*1\r\n$x\r\n');
+    await until(() => of(bid).length === 2, 'the protocol error');
+    assert.equal(of(bid)[1].reason, 'protocol error');
+
+    // a client that only watches is never reported
+    assert.ok(!w.got.some((e) => e.channel === '__jugglite__:connect' && e.id !== id && e.id !== qid && e.id !== quid && e.id !== bid));
+
+    // shutdown: published before any client hears of it, so this node's watcher reads it
+    const last = await RawClient.connect(srv.respPort);
+    const lid = await idOf(last);
+    await last.call(['SUBSCRIBE', 'z']);
+    await until(() => of(lid).length === 1, 'the last connect');
+    const stopped = srv.stop();
+    await until(() => of(lid).length === 2 || w.c.closed, 'the shutdown disconnect or the close');
+    await stopped;
+    assert.equal(of(lid).length, 2, 'the watcher read the shutdown disconnect before its close');
+    assert.deepEqual([of(lid)[1].reason, of(lid)[1].channels], ['shutdown', ['z']]);
+    last.close();
+  } finally {
+    admin.close();
     w.close();
     await srv.stop();
   }
