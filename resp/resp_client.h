@@ -84,6 +84,7 @@ typedef struct jl_resp_client {
     size_t ndeferred;
     size_t deferred_bytes;
     struct jl_resp_xwait *xread;    /* waiting in XREAD BLOCK (resp_stream.c), else NULL */
+    struct jl_resp_numsub *numsub;  /* waiting for JUGGLITE NUMSUB's nodes, else NULL (owned) */
     /* --lifecycle-events (resp_lifecycle.c): who it is, as its connect
      * said (JSON, owned); NULL: never reported. end_reason: why it ends,
      * when its connection's own words would not say (static). */

@@ -32,6 +32,7 @@
 #include "server/strconv.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -400,6 +401,125 @@ static void reply_help(const args_t *a, const char *const *lines)
     jl_resp_array(a->reply, n);
     for (size_t i = 0; i < n; i++)
         jl_resp_simple(a->reply, lines[i]);
+}
+
+/* ---- JUGGLITE: jugglite's own commands ---- */
+
+static void append_counts(jl_buf_t *out, const args_t *a, const long long *count)
+{
+    jl_resp_array(out, 2 * (a->argc - 2));
+    for (size_t i = 2; i < a->argc; i++) {
+        jl_resp_bulk(out, a->argv[i], a->len[i]);
+        jl_resp_integer(out, count[i - 2]);
+    }
+}
+
+/* The flat reply of PUBSUB NUMSUB, built again from the names it came
+ * with: the command's arguments are gone by the time the nodes answer. */
+struct jl_resp_numsub {
+    size_t n;
+    size_t *lens;
+    char **names;
+};
+
+static void numsub_free(struct jl_resp_numsub *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w->lens);
+    free(w);
+}
+
+static void numsub_done(void *ud, const jl_relay_counts_t *r)
+{
+    jl_resp_client_t *c = ud;
+    struct jl_resp_numsub *w = c->numsub;
+    jl_buf_t b = {0};
+    if (r->error) {
+        jl_resp_errorf(&b, "%.*s", (int)r->error_len, r->error);
+    } else {
+        jl_resp_array(&b, 2 * w->n);
+        for (size_t i = 0; i < w->n; i++) {
+            jl_resp_bulk(&b, w->names[i], w->lens[i]);
+            jl_resp_integer(&b, r->count[i]);
+        }
+        if (r->expected >= 0 && (long long)r->nodes < r->expected)
+            jl_log_info("JUGGLITE NUMSUB from client id=%llu: %zu of %lld nodes answered in time",
+                        (unsigned long long)c->conn.id, r->nodes, r->expected);
+    }
+    if (!(c->flags & JL_RESP_WAIT_SILENT))
+        jl_conn_append(&c->conn, b.data, b.len);
+    jl_buf_free(&b);
+    numsub_free(w);
+    c->numsub = NULL;
+    c->flags &= (uint16_t)~(JL_RESP_BLOCKED | JL_RESP_WAIT_SILENT);
+    release_deferred(c);
+    if (c->resp->srv->shutting_down) {
+        jl_conn_close_after_flush(&c->conn);
+        return;
+    }
+    jl_conn_resume(&c->conn);
+}
+
+/* JUGGLITE NUMSUB [channel ...]: PUBSUB NUMSUB over every bridged node
+ * (resp/upstream_count.h); on a single node, the same as PUBSUB NUMSUB. */
+static void cmd_jugglite_numsub(jl_resp_client_t *c, const args_t *a)
+{
+    size_t n = a->argc - 2;
+    jl_relay_t *relay = c->resp->srv->relay;
+    struct jl_resp_numsub *w = jl_calloc(1, sizeof *w);
+    w->n = n;
+    w->names = jl_malloc((n ? n : 1) * sizeof *w->names);
+    w->lens = jl_malloc((n ? n : 1) * sizeof *w->lens);
+    for (size_t i = 0; i < n; i++) {
+        w->names[i] = jl_strndup(a->argv[i + 2], a->len[i + 2]);
+        w->lens[i] = a->len[i + 2];
+    }
+    c->numsub = w;
+    int rc = (c->flags & JL_RESP_IN_EXEC) ? -EDEADLK
+                                          : jl_relay_numsub(relay, JL_NS_CHANNEL,
+                                                            (const char *const *)w->names, w->lens,
+                                                            n, numsub_done, c);
+    if (rc == JL_OK) {
+        c->flags |= JL_RESP_BLOCKED;
+        if (c->flags & (JL_RESP_REPLY_OFF | JL_RESP_REPLY_SKIP))
+            c->flags |= JL_RESP_WAIT_SILENT;
+        jl_conn_pause(&c->conn);
+        return;
+    }
+    numsub_free(w);
+    c->numsub = NULL;
+    if (rc == -ENOTSUP) {
+        long long *count = jl_malloc((n ? n : 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[i] = (long long)jl_registry_numsub(c->resp->srv->reg, JL_NS_CHANNEL,
+                                                     a->argv[i + 2], a->len[i + 2]);
+        append_counts(a->reply, a, count);
+        free(count);
+    } else if (rc == -EDEADLK) {
+        jl_resp_error(a->reply, "ERR JUGGLITE NUMSUB waits for every node: not inside MULTI");
+    } else {
+        jl_resp_error(a->reply, relay->error);
+    }
+}
+
+static void cmd_jugglite_help(jl_resp_client_t *c, const args_t *a)
+{
+    (void)c;
+    static const char *const help[] = {
+        "JUGGLITE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers (SSE streams and RESP clients) for the",
+        "    specified channels on every node bridged to the same upstream, excluding",
+        "    pattern subscriptions; without an upstream, this node's (as PUBSUB NUMSUB).",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    reply_help(a, help);
 }
 
 static void cmd_pubsub_help(jl_resp_client_t *c, const args_t *a)
@@ -1404,6 +1524,12 @@ static const command_t pubsub_subs[] = {
     {0},
 };
 
+static const command_t jugglite_subs[] = {
+    {.name = "help", .arity = 2, .proc = cmd_jugglite_help, .info_flags = "loading stale", .acl = "@slow"},
+    {.name = "numsub", .arity = -2, .proc = cmd_jugglite_numsub, .info_flags = "pubsub loading stale", .acl = "@pubsub @slow"},
+    {0},
+};
+
 static const command_t client_subs[] = {
     {.name = "getname", .arity = 2, .proc = cmd_client_getname, .info_flags = "noscript loading stale", .acl = "@slow @connection"},
     {.name = "help", .arity = 2, .proc = cmd_client_help, .info_flags = "loading stale", .acl = "@slow @connection"},
@@ -1444,6 +1570,7 @@ static const command_t command_table[] = {
     {.name = "exec", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_exec, .info_flags = "noscript loading stale skip_slowlog", .acl = "@slow @transaction"},
     {.name = "hello", .arity = -1, .flags = CMD_NOAUTH, .proc = cmd_hello, .info_flags = "noscript loading stale fast no_auth allow_busy", .acl = CONN_ACL},
     {.name = "info", .arity = -1, .proc = cmd_info, .info_flags = "loading stale", .acl = "@slow @dangerous"},
+    {.name = "jugglite", .arity = -2, .subs = jugglite_subs, .info_flags = "", .acl = "@slow"},
     {.name = "monitor", .arity = 1, .flags = CMD_ADMIN, .proc = cmd_monitor, .info_flags = "admin noscript loading stale", .acl = "@admin @slow @dangerous"},
     {.name = "multi", .arity = 1, .flags = CMD_NO_QUEUE, .proc = cmd_multi, .info_flags = "noscript loading stale fast allow_busy", .acl = "@fast @transaction"},
     {.name = "ping", .arity = -1, .flags = CMD_PUBSUB_OK, .proc = cmd_ping, .info_flags = "fast", .acl = CONN_ACL},
@@ -1687,6 +1814,8 @@ void jl_resp_forget(jl_resp_client_t *c)
     /* Gone before its answer came: the answer is dropped. */
     if (c->flags & JL_RESP_BLOCKED)
         jl_relay_cancel(c->resp->srv->relay, c);
+    numsub_free(c->numsub);
+    c->numsub = NULL;
     for (size_t i = 0; i < c->ndeferred; i++)
         jl_frame_unref(c->deferred[i]);
     free(c->deferred);

@@ -57,6 +57,7 @@
 #include "resp/redis_url.h"
 #include "resp/resp_parser.h"
 #include "resp/resp_writer.h"
+#include "resp/upstream_count.h"
 #include "resp/upstream_history.h"
 #include "server/glob.h"
 #include "server/history.h"
@@ -87,7 +88,8 @@ typedef enum {
     WAIT_HELLO, WAIT_PUBLISH, WAIT_PING,
     WAIT_SCRIPT,            /* FUNCTION LOAD of the shared history's library */
     WAIT_READ,              /* a stream's resume read */
-    WAIT_CATCHUP            /* the bridge's own read when its link came up */
+    WAIT_CATCHUP,           /* the bridge's own read when its link came up */
+    WAIT_COUNT              /* a count question's PUBLISH (upstream_count.h) */
 } wait_kind_t;
 
 /* One command waiting for its reply, in send order. */
@@ -98,6 +100,7 @@ typedef struct {
     uint8_t kind;           /* wait_kind_t */
     uint8_t from_known;     /* reads: 'from' is an id */
     size_t nnames;          /* reads: names asked for */
+    uint64_t req;           /* WAIT_COUNT: the question */
     jl_hist_id_t from;
     double sent;
 } waiter_t;
@@ -182,6 +185,8 @@ struct jl_upstream {
     held_t *held, **held_tail;
     int gap_due;            /* the link was up, then lost: announce a gap once back */
     int draining;           /* shutting down: the link stays until publishers are answered */
+    jl_upc_t counts;        /* JUGGLITE NUMSUB questions in flight */
+    jl_buf_t count_chan;    /* scratch: a count answer's channel */
     /* INFO */
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
     unsigned long long ids_in, caught_up, resumes;
@@ -295,8 +300,9 @@ static int is_ids_channel(jl_ns_t ns, const char *p, size_t len)
 static void linger_expire(jl_upstream_t *u, up_name_t *n)
 {
     linger_stop(u, n);
-    /* The bridge's own subscription to the announcements stays. */
-    int ours = u->history && is_ids_channel((jl_ns_t)n->ns, n->bytes, n->len);
+    /* The bridge's own subscriptions (the announcements, the counts) stay. */
+    int ours = (u->history && is_ids_channel((jl_ns_t)n->ns, n->bytes, n->len)) ||
+               (n->ns == JL_NS_CHANNEL && jl_upc_is_channel(n->bytes, n->len));
     if (n->subscribed && connected(u) && !ours) {
         n->subscribed = 0;
         n->unsubs_due++;
@@ -492,7 +498,39 @@ static void fail_waiters(jl_upstream_t *u, const char *text)
     for (size_t i = 0; i < count; i++)
         answer_error(&fifo[(head + i) & (cap - 1)], text);
     free(fifo);
+    jl_upc_fail_all(&u->counts, text);
 }
+
+/* ---- counts across nodes (upstream_count.h) ---- */
+
+static void send_count_setup(jl_upstream_t *u)
+{
+    u->count_chan.len = 0;
+    jl_buf_printf(&u->count_chan, "%s:%s", JL_UPC_REQUESTS, u->srv->run_id);
+    const char *argv[] = {"SUBSCRIBE", JL_UPC_REQUESTS, u->count_chan.data};
+    size_t lens[] = {9, JL_UPC_REQUESTS_LEN, u->count_chan.len};
+    send_command(u, 3, argv, lens);
+}
+
+/* A message on a count channel: a question to answer, or an answer to ours. */
+static void on_count_message(jl_upstream_t *u, const jl_resp_value_t *chan,
+                             const jl_resp_value_t *payload)
+{
+    if (chan->len != JL_UPC_REQUESTS_LEN) {
+        jl_upc_on_answer(&u->counts, payload->str, payload->len);
+        return;
+    }
+    jl_buf_t answer = {0};
+    if (!u->draining && jl_upc_answer(u->srv->reg, u->srv->run_id, payload->str, payload->len,
+                                      &u->count_chan, &answer) == 0) {
+        const char *argv[] = {"PUBLISH", u->count_chan.data, answer.data ? answer.data : ""};
+        size_t lens[] = {7, u->count_chan.len, answer.len};
+        send_command(u, 3, argv, lens);
+        fifo_push(u, WAIT_PUBLISH, NULL, NULL);
+    }
+    jl_buf_free(&answer);
+}
+
 
 /* ---- the shared history (upstream_history.h) ---- */
 
@@ -866,6 +904,7 @@ static void link_on_connected(jl_conn_t *c)
     u->last_rx = now_of(u);
     send_hello(u);
     send_history_setup(u);
+    send_count_setup(u);
     resubscribe_all(u);
     send_catchup(u);
 }
@@ -1077,6 +1116,12 @@ static int on_push(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         on_announce(u, &e[2]);
     else if (ids && v->nelem == 4 && text_is(&e[0], "pmessage"))
         ;   /* a pattern of ours that matches the announcements: not for subscribers */
+    else if (v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[1]) && is_text(&e[2]) &&
+             jl_upc_is_channel(e[1].str, e[1].len))
+        on_count_message(u, &e[1], &e[2]);
+    else if (v->nelem == 4 && text_is(&e[0], "pmessage") && is_text(&e[2]) &&
+             jl_upc_is_channel(e[2].str, e[2].len))
+        ;   /* a pattern of ours that matches the counts' traffic: not for subscribers */
     else if (v->nelem == 3 && text_is(&e[0], "message") && is_text(&e[1]) && is_text(&e[2]))
         deliver_pushed(u, &e[1], &e[2], NULL, 0);
     else if (v->nelem == 3 && text_is(&e[0], "smessage") && is_text(&e[1]) && is_text(&e[2]))
@@ -1087,6 +1132,10 @@ static int on_push(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
     else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub) && u->history && is_text(&e[1]) &&
              is_ids_channel(ns, e[1].str, e[1].len) && name_find(u, ns, e[1].str, e[1].len) == NULL)
         ;   /* the bridge's own subscription to the announcements */
+    else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub) && ns == JL_NS_CHANNEL &&
+             is_text(&e[1]) && jl_upc_is_channel(e[1].str, e[1].len) &&
+             name_find(u, ns, e[1].str, e[1].len) == NULL)
+        ;   /* the bridge's own subscriptions to the counts */
     else if (v->nelem == 3 && subscribe_kind(&e[0], &ns, &sub))
         confirmation(u, ns, sub, &e[1]);
     else
@@ -1231,6 +1280,20 @@ static int on_catchup_reply(jl_upstream_t *u, const jl_resp_value_t *v)
     return JL_OK;
 }
 
+/* PUBSUB NUMSUB jugglite:numsub: [name, count], or an error. */
+static int on_count_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
+{
+    int listed = v->type == JL_RESP_ARRAY && v->nelem == 2 && v->elems[1].type == JL_RESP_INTEGER;
+    if (!listed && !is_error(v))
+        return fault(f, "PUBSUB NUMSUB answered with a '%c' value", (char)v->type);
+    waiter_t w = fifo_pop(u);
+    if (listed)
+        jl_upc_expect(&u->counts, w.req, v->elems[1].integer);
+    else
+        jl_upc_fail(&u->counts, w.req, v->str, v->len);
+    return JL_OK;
+}
+
 static int on_value(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
 {
     if (v->type == JL_RESP_ATTR && v->nelem > 0)
@@ -1254,6 +1317,8 @@ static int on_value(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         return on_read_reply(u, v);
     case WAIT_CATCHUP:
         return on_catchup_reply(u, v);
+    case WAIT_COUNT:
+        return on_count_reply(u, v, f);
     case WAIT_PING:
         if (v->type == JL_RESP_ERROR)
             jl_log_warn("upstream %s: PING answered %.*s", u->url.where, (int)v->len, v->str);
@@ -1310,6 +1375,7 @@ static void upstream_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             break;
         linger_expire(u, n);
     }
+    jl_upc_tick(&u->counts, now);
     if (u->state != ST_UP)
         return;
     waiter_t *oldest = fifo_peek(u);
@@ -1377,6 +1443,34 @@ static void relay_cancel(jl_relay_t *r, void *ud)
         if (w->ud == ud)
             w->done = NULL, w->hdone = NULL;
     }
+    jl_upc_cancel(&u->counts, ud);
+}
+
+static int relay_numsub(jl_relay_t *r, jl_ns_t ns, const char *const *names, const size_t *lens,
+                        size_t n, jl_relay_counts_fn done, void *ud)
+{
+    jl_upstream_t *u = upstream_of(r);
+    if (u->state != ST_UP || u->draining) {
+        snprintf(r->error, sizeof r->error, "ERR upstream unavailable: %s",
+                 u->draining ? "the server is shutting down" : "not connected");
+        return -ENOTCONN;
+    }
+    jl_buf_t payload = {0};
+    uint64_t req = jl_upc_ask(&u->counts, u->srv->run_id, ns, names, lens, n,
+                              now_of(u) + JL_UPC_TIMEOUT, done, ud, &payload);
+    /* How many will answer: the nodes listening, as Redis counts them just
+     * before it delivers the question (PUBLISH's own reply would count
+     * patterns that match the channel too). */
+    const char *numsub[] = {"PUBSUB", "NUMSUB", JL_UPC_REQUESTS};
+    send_words(u, 3, numsub);
+    fifo_push(u, WAIT_COUNT, NULL, NULL);
+    fifo_last(u)->req = req;
+    const char *argv[] = {"PUBLISH", JL_UPC_REQUESTS, payload.data ? payload.data : ""};
+    size_t alens[] = {7, JL_UPC_REQUESTS_LEN, payload.len};
+    send_command(u, 3, argv, alens);
+    jl_buf_free(&payload);
+    fifo_push(u, WAIT_PUBLISH, NULL, NULL);
+    return JL_OK;
 }
 
 static int relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
@@ -1439,8 +1533,10 @@ static void relay_info(const jl_relay_t *r, jl_buf_t *out)
     jl_buf_printf(out,
                   "upstream_shared_history:%s\r\nupstream_last_id:%s\r\n"
                   "upstream_ids_announced:%llu\r\nupstream_caught_up:%llu\r\n"
-                  "upstream_history_reads:%llu\r\n",
-                  u->shared ? "yes" : "no", last, u->ids_in, u->caught_up, u->resumes);
+                  "upstream_history_reads:%llu\r\n"
+                  "upstream_numsub_asked:%llu\r\nupstream_numsub_timeouts:%llu\r\n",
+                  u->shared ? "yes" : "no", last, u->ids_in, u->caught_up, u->resumes,
+                  u->counts.asked, u->counts.timeouts);
 }
 
 /* Lets go of the link for good and answers whoever still waits. */
@@ -1480,6 +1576,7 @@ static const jl_relay_ops_t relay_ops = {
     .info = relay_info,
     .shutdown = relay_shutdown,
     .history = relay_history,
+    .numsub = relay_numsub,
 };
 
 /* ---- public API ---- */
@@ -1517,6 +1614,7 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     jl_list_init(&u->lingering);
     jl_list_init(&u->on_patterns);
     u->held_tail = &u->held;
+    jl_upc_init(&u->counts);
     u->history = srv->cfg->history_size > 0;
     jl_random_bytes(u->key, sizeof u->key);
     jl_rng_seed(&u->rng);
@@ -1558,6 +1656,7 @@ void jl_upstream_free(jl_upstream_t *u)
     free(u->fifo);
     free(u->pend.chan);
     jl_buf_free(&u->cmd);
+    jl_buf_free(&u->count_chan);
     jl_redis_url_free(&u->url);
     jl_tls_free(u->tls);
     free(u);

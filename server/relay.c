@@ -104,6 +104,14 @@ int jl_relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, cons
     return r->ops->history(r, names, n, from, from_len, done, ud);
 }
 
+int jl_relay_numsub(jl_relay_t *r, jl_ns_t ns, const char *const *names, const size_t *lens,
+                    size_t n, jl_relay_counts_fn done, void *ud)
+{
+    if (r->ops->numsub == NULL)
+        return -ENOTSUP;
+    return r->ops->numsub(r, ns, names, lens, n, done, ud);
+}
+
 void jl_relay_progress(jl_relay_t *r)
 {
     if (r->on_ready)

@@ -84,6 +84,21 @@ typedef struct jl_relay_history {
 
 typedef void (*jl_relay_history_fn)(void *ud, const jl_relay_history_t *h);
 
+/* ---- counts across nodes (a bridge's; JUGGLITE NUMSUB) ---- */
+
+/* The subscribers of the names asked for, added up over every node that
+ * answered. Valid during the callback only. */
+typedef struct jl_relay_counts {
+    const char *error;          /* NULL, or why nothing was counted (then no counts) */
+    size_t error_len;
+    const long long *count;     /* one per name asked for */
+    size_t n;
+    size_t nodes;               /* nodes that answered */
+    long long expected;         /* nodes that were asked; -1: unknown */
+} jl_relay_counts_t;
+
+typedef void (*jl_relay_counts_fn)(void *ud, const jl_relay_counts_t *c);
+
 typedef struct jl_relay_ops {
     int (*publish)(jl_relay_t *r, const jl_pub_t *pub, jl_relay_done_fn done, void *ud);
     /* Optional: forget every pending done for ud. */
@@ -101,6 +116,11 @@ typedef struct jl_relay_ops {
      * Otherwise like publish: done fires once unless cancelled. */
     int (*history)(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
                    size_t from_len, jl_relay_history_fn done, void *ud);
+    /* Optional: counts the subscribers of names (namespace ns) on every
+     * node. -ENOTSUP: only this node's (a local relay). Otherwise like
+     * publish: done fires once unless cancelled. */
+    int (*numsub)(jl_relay_t *r, jl_ns_t ns, const char *const *names, const size_t *lens,
+                  size_t n, jl_relay_counts_fn done, void *ud);
 } jl_relay_ops_t;
 
 struct jl_relay {
@@ -142,6 +162,9 @@ void jl_relay_shutdown(jl_relay_t *r);
 /* See the history op. -ENOTSUP without a shared history. */
 int jl_relay_history(jl_relay_t *r, const jl_relay_name_t *names, size_t n, const char *from,
                      size_t from_len, jl_relay_history_fn done, void *ud);
+/* See the numsub op. -ENOTSUP on a single node: count with the registry. */
+int jl_relay_numsub(jl_relay_t *r, jl_ns_t ns, const char *const *names, const size_t *lens,
+                    size_t n, jl_relay_counts_fn done, void *ud);
 /* Called by a relay when confirmations arrived. */
 void jl_relay_progress(jl_relay_t *r);
 /* Called by a relay whose link came back after a loss. */
