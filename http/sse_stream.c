@@ -354,7 +354,7 @@ static void wait_free(jl_http_session_t *s)
  * (the comment's own text, which never holds a line break). */
 static void log_stream(jl_http_session_t *s, const jl_buf_t *comment, int longpoll)
 {
-    if (jl_log_level > JL_LOG_DEBUG)
+    if (jl_log_conf.level > JL_LOG_DEBUG)
         return;
     char peer[128];
     jl_conn_peer(&s->conn, peer, sizeof peer);

@@ -40,6 +40,7 @@ typedef enum {
     OPT_LIST,       /* char ** + size_t count: "a,b" appends a and b */
     OPT_REPEAT,     /* char ** + size_t count: each use appends its argument */
     OPT_LOG_LEVEL,  /* int: debug, info, warn or error */
+    OPT_LOG_FORMAT, /* int: text or json */
     OPT_HELP,       /* prints --help; no field, no argument */
     OPT_VERSION,    /* prints the version; no field, no argument */
 } opt_kind_t;
@@ -245,6 +246,8 @@ static const opt_t options[] = {
      .help = "check the configuration, then exit (0: valid)"},
     {.name = "log-level", .live = 1, .kind = OPT_LOG_LEVEL, .at = FIELD(log_level), .def = "info",
      .metavar = "LEVEL", .help = "debug, info, warn or error"},
+    {.name = "log-format", .live = 1, .kind = OPT_LOG_FORMAT, .at = FIELD(log_format),
+     .def = "text", .metavar = "FORMAT", .help = "text, or json: one JSON object per line"},
     {.name = "lifecycle-events", .live = 1, .kind = OPT_FLAG, .at = FIELD(lifecycle_events),
      .help = "publish subscribers' connects/disconnects on __jugglite__:*"},
     {.name = "access-log", .live = 1, .kind = OPT_FLAG, .at = FIELD(access_log),
@@ -393,12 +396,12 @@ static int set_bytes(parse_t *p, const opt_t *o, const char *arg)
     return 0;
 }
 
-static int set_log_level(parse_t *p, const opt_t *o, const char *arg)
+static int set_log_setting(parse_t *p, const opt_t *o, const char *arg)
 {
-    int level = jl_log_parse_level(arg);
-    if (level < 0)
+    int v = o->kind == OPT_LOG_LEVEL ? jl_log_parse_level(arg) : jl_log_parse_format(arg);
+    if (v < 0)
         return bad(p, o, arg);
-    *(int *)field(p->c, o->at) = level;
+    *(int *)field(p->c, o->at) = v;
     return 0;
 }
 
@@ -468,7 +471,8 @@ static int apply(parse_t *p, const opt_t *o, const char *arg, src_t src)
     case OPT_REPEAT:
         push_str(field(p->c, o->at), field(p->c, o->count_at), arg, strlen(arg));
         return 0;
-    case OPT_LOG_LEVEL: return set_log_level(p, o, arg);
+    case OPT_LOG_LEVEL:
+    case OPT_LOG_FORMAT: return set_log_setting(p, o, arg);
     case OPT_HELP:
     case OPT_VERSION: break;
     }
@@ -851,7 +855,8 @@ static int same_value(const opt_t *o, jl_config_t *a, jl_config_t *b)
     case OPT_TOKEN: return str_same(*(char **)x, *(char **)y);
     case OPT_INT:
     case OPT_FLAG:
-    case OPT_LOG_LEVEL: return *(int *)x == *(int *)y;
+    case OPT_LOG_LEVEL:
+    case OPT_LOG_FORMAT: return *(int *)x == *(int *)y;
     case OPT_UINT: return *(unsigned *)x == *(unsigned *)y;
     case OPT_LONG: return *(long *)x == *(long *)y;
     case OPT_COUNT:
@@ -877,7 +882,9 @@ static int same_value(const opt_t *o, jl_config_t *a, jl_config_t *b)
 static void swap_value(const opt_t *o, jl_config_t *a, jl_config_t *b)
 {
     unsigned char tmp[sizeof(double) > sizeof(void *) ? sizeof(double) : sizeof(void *)];
-    size_t width = o->kind == OPT_INT || o->kind == OPT_FLAG || o->kind == OPT_LOG_LEVEL ? sizeof(int)
+    int is_int = o->kind == OPT_INT || o->kind == OPT_FLAG || o->kind == OPT_LOG_LEVEL ||
+                 o->kind == OPT_LOG_FORMAT;
+    size_t width = is_int                                                    ? sizeof(int)
                    : o->kind == OPT_UINT                                     ? sizeof(unsigned)
                    : o->kind == OPT_LONG                                     ? sizeof(long)
                    : o->kind == OPT_DOUBLE                                   ? sizeof(double)

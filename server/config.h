@@ -86,6 +86,7 @@ typedef struct jl_config {
     double upstream_backoff_max;
     /* misc */
     int log_level;
+    int log_format;             /* jl_log_format_t: text or json lines */
     int access_log;             /* an INFO line per SSE stream as it ends */
     int lifecycle_events;       /* SSE streams' connects and disconnects as messages */
     char *log_file;             /* NULL: stderr */

@@ -162,6 +162,14 @@ static void history_save(jl_server_t *srv)
         jl_log_info("history: %zu events written to %s", jl_hist_stats(srv->hist)->entries, path);
 }
 
+/* The log's settings from the configuration: at start, and on SIGHUP
+ * (both options are live). */
+static void log_configure(const jl_config_t *cfg)
+{
+    jl_log_conf = (jl_log_conf_t){.level = (jl_log_level_t)cfg->log_level,
+                                  .format = (jl_log_format_t)cfg->log_format};
+}
+
 /* What a SIGHUP needs: the command line to parse again, and the live
  * configuration (the server reads it through its const pointer). */
 typedef struct reload {
@@ -186,7 +194,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
                     "running one is kept");
         return;
     }
-    jl_log_level = (jl_log_level_t)r->cfg->log_level;
+    log_configure(r->cfg);
     tls_reload(r->cfg, r->tls);
     jl_log_info("SIGHUP: configuration reloaded; changed: %s%s%s", changed[0] ? changed : "nothing",
                 fixed[0] ? "; not changed (a restart is needed): " : "", fixed);
@@ -333,7 +341,7 @@ int main(int argc, char **argv)
         jl_config_free(&cfg);
         return rc;
     }
-    jl_log_level = (jl_log_level_t)cfg.log_level;
+    log_configure(&cfg);
     char **args = argv_copy(argc, argv);
     int scrubbed = jl_config_scrub_argv(argc, argv);
     if (cfg.log_file && jl_log_open(cfg.log_file) < 0) {

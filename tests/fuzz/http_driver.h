@@ -65,7 +65,7 @@ static void driver_setup(const char *name, char **argv)
     driver_name = name;
     if (jl_config_parse(&cfg, argc, argv) != 0)
         abort();
-    jl_log_level = JL_LOG_ERROR;
+    jl_log_conf.level = JL_LOG_ERROR;
     srv = jl_server_new(&cfg);
     if (srv == NULL)
         abort();

@@ -8,7 +8,11 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startJugglite, RawClient, SseClient, sleep, TARGET } from './lib/harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startJugglite, jugglitePath, RawClient, SseClient, sleep, until, TARGET } from './lib/harness.mjs';
 
 const T = { timeout: 60000 };
 const PASS = 'correct-horse-battery';
@@ -174,5 +178,117 @@ describe('--access-log', () => {
       session.destroy();
       pub.close();
     } finally { await s.stop(); }
+  });
+});
+
+// --log-format json: every line one JSON object, keys time, pid, level, msg in
+// that order, whatever bytes the message holds (a client's quote, backslash,
+// control character or invalid UTF-8) and however long it is (cut inside the
+// message, never after it). The text format is what the tests above read.
+describe('--log-format json', { skip: TARGET === 'redis' && 'jugglite logs' }, () => {
+  const KEYS = ['time', 'pid', 'level', 'msg'];
+  const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+  /** Every line of the output as parsed JSON; fails on any that is not. */
+  const jsonLines = (output) => {
+    // The harness keeps the output as latin1: back to the bytes, which must be UTF-8.
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(output, 'latin1'));
+    assert.ok(text.endsWith('\n'), 'the last line is whole');
+    return text.slice(0, -1).split('\n').map((line) => {
+      let o;
+      assert.doesNotThrow(() => { o = JSON.parse(line); }, `not JSON: ${line}`);
+      assert.deepEqual(Object.keys(o), KEYS, line);
+      assert.match(o.time, TIME, line);
+      assert.ok(Number.isInteger(o.pid) && o.pid > 0, line);
+      assert.ok(['debug', 'info', 'warn', 'error'].includes(o.level), line);
+      assert.equal(typeof o.msg, 'string', line);
+      assert.ok(Buffer.byteLength(line) + 1 <= 1024, `${Buffer.byteLength(line)} bytes: ${line}`);
+      return o;
+    });
+  };
+
+  test('each line is one JSON object, hostile bytes escaped, long lines cut inside the message', T, async () => {
+    const s = await startJugglite({ args: ['--log-format', 'json', '--requirepass', PASS], logLevel: 'debug' });
+    let out;
+    try {
+      // A failed AUTH (info), and SSE streams whose channel names the debug line echoes.
+      const c = await RawClient.connect(s.respPort);
+      assert.match((await c.call(['AUTH', SECRETS[0]])).toString(), /^-WRONGPASS/);
+      c.close();
+      const hostile = await SseClient.open(s.ssePort, '/stream?channel=a%22b%5Cc%01d%FFe%C3%A9%0Bz');
+      await hostile.waitBody((t) => t.includes('registered to channels'), 10000);
+      hostile.close();
+      const long = await SseClient.open(s.ssePort, `/stream?channel=${'%22'.repeat(2000)}`);
+      await long.waitBody((t) => t.includes('registered to channels'), 10000);
+      long.close();
+      await until(() => (s.output().match(/registered to channels/g) || []).length >= 2, 'the SSE lines');
+      await until(() => s.output().includes('failed AUTH'), 'the AUTH line');
+    } finally {
+      out = (await s.stop()).output;
+    }
+    const lines = jsonLines(out);
+    const pid = Number(/ready \(pid (\d+),/.exec(lines.map((o) => o.msg).join('\n'))[1]);
+    for (const o of lines) assert.equal(o.pid, pid);
+    const msgs = lines.map((o) => o.msg);
+    const has = (re) => assert.ok(msgs.some((m) => re.test(m)), `no message ${re} in:\n${msgs.join('\n')}`);
+    has(/^RESP listening on 127\.0\.0\.1:\d+$/);
+    has(/^failed AUTH from client id=\d+ 127\.0\.0\.1:\d+: wrong password or unknown user$/);
+    assert.ok(msgs.includes('bye'), 'the last line');
+    assert.equal(lines.find((o) => o.msg.startsWith('failed AUTH')).level, 'info');
+    // The bytes as the client sent them, but 0xFF (not UTF-8) as U+FFFD.
+    const sse = lines.find((o) => o.msg.includes('registered to channels: a"'));
+    assert.equal(sse.level, 'debug');
+    assert.match(sse.msg, /^SSE stream id=\d+ 127\.0\.0\.1:\d+: registered to channels: a"b\\c\u0001d\ufffde\u00e9\u000bz$/);
+    // ...escaped on the wire: no raw control byte in the file.
+    assert.ok(!/[\x00-\x09\x0b-\x1f]/.test(out), 'a raw control character in the log');
+    assert.ok(out.includes(String.raw`registered to channels: a\"b\\c\u0001d\ufffde`), out);
+    // The long one: cut, still JSON, nothing but whole escaped quotes after the colon.
+    const cut = lines.find((o) => /registered to channels: "/.test(o.msg));
+    const quotes = cut.msg.split('registered to channels: ')[1];
+    assert.match(quotes, /^"+$/);
+    assert.ok(quotes.length > 300 && quotes.length < 2000, `${quotes.length} quotes`);
+    for (const secret of [PASS, SECRETS[0]]) assert.ok(!out.includes(secret), `the log contains ${secret}`);
+  });
+
+  test('SIGHUP switches the format, as it does the level', T, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-logfmt-'));
+    const conf = path.join(dir, 'jugglite.conf');
+    writeFileSync(conf, 'log-format text\n');
+    const s = await startJugglite({ args: ['--config', conf] });
+    try {
+      assert.match(s.output(), /^\S+ \d+ INFO RESP listening on /m);
+      // The harness returns at the "listening" lines: the last start-up line may follow.
+      await until(() => /^\S+ \d+ INFO jugglite \S+ ready .*\n/m.test(s.output()), 'the ready line');
+      writeFileSync(conf, 'log-format json\n');
+      const before = s.output().length;
+      s.proc.kill('SIGHUP');
+      await until(() => s.output().slice(before).includes('SIGHUP: configuration reloaded'), 'the reload');
+      const after = jsonLines(s.output().slice(before));
+      assert.equal(after.at(-1).msg, 'SIGHUP: configuration reloaded; changed: log-format');
+      assert.equal(after.at(-1).level, 'info');
+      writeFileSync(conf, 'log-format text\n');
+      const again = s.output().length;
+      s.proc.kill('SIGHUP');
+      await until(() => s.output().slice(again).includes('SIGHUP: configuration reloaded'), 'the second reload');
+      assert.match(s.output().slice(again), /^\S+ \d+ INFO SIGHUP: configuration reloaded; changed: log-format\n$/);
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unknown format is refused: exit 2 and the reason', () => {
+    for (const [args, env] of [[['--log-format', 'bogus'], {}], [[], { JUGGLITE_LOG_FORMAT: 'bogus' }]]) {
+      let err;
+      try {
+        execFileSync(jugglitePath(), args, { encoding: 'utf8', timeout: 10000, stdio: 'pipe', env: { ...process.env, ...env } });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err, 'exits non-zero');
+      assert.equal(err.status, 2);
+      const where = env.JUGGLITE_LOG_FORMAT ? 'JUGGLITE_LOG_FORMAT: ' : '';
+      assert.equal(err.stderr, `jugglite: ${where}invalid value 'bogus' for --log-format (see --help)\n`);
+    }
   });
 });

@@ -10,9 +10,9 @@
 # silently (it also hides broken includes in comments and strings, which
 # must stay invisible), and one copy per rule with exactly one include that
 # breaks it, which must be reported as exactly the expected line. The state
-# checker gets two tiny static libraries: one with only the log level and
-# const tables (clean), one with every kind of mutable global. Prints one
-# "ok"/"not ok" line per case; exits 1 if any case failed.
+# checker gets two tiny static libraries: one with only the log's settings
+# (jl_log_conf) and const tables (clean), one with every kind of mutable
+# global. Prints one "ok"/"not ok" line per case; exits 1 if any case failed.
 
 set -uo pipefail
 
@@ -201,7 +201,7 @@ lib() {
     "$AR" rcs "$tmp/state/$name.a" "${objs[@]}"
 }
 
-put "$tmp/c/log.c" 'int jl_log_level = 1;' \
+put "$tmp/c/log.c" 'struct jl_log_conf { int level, format; } jl_log_conf = {1, 0};' \
     'static const char *const names[] = {"a", "b"};' \
     'static const int k = 3;' \
     'const char *jl_name(int i) { return names[i] + k; }' \
@@ -214,7 +214,7 @@ put "$tmp/c/dirty.c" 'static int counter;' \
 put "$tmp/c/common.c" 'int jl_tentative;'
 
 if lib clean "$tmp/c/log.c"; then
-    silent "state: log level and const tables are allowed" "$state" "$tmp/state/clean.a"
+    silent "state: the log's settings and const tables are allowed" "$state" "$tmp/state/clean.a"
 else
     fail "state: cannot build the clean fixture with $CC"
 fi

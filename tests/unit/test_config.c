@@ -252,6 +252,7 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_true(a->upstream_backoff_min == b->upstream_backoff_min);
     assert_true(a->upstream_backoff_max == b->upstream_backoff_max);
     assert_int_equal(a->log_level, b->log_level);
+    assert_int_equal(a->log_format, b->log_format);
 }
 
 /* The values jugglite has always started with; the rest of the program and
@@ -308,6 +309,7 @@ static void test_config_defaults(void **state)
     assert_true(c->upstream_backoff_min == 0.1);
     assert_true(c->upstream_backoff_max == 10);
     assert_int_equal(c->log_level, JL_LOG_INFO);
+    assert_int_equal(c->log_format, JL_LOG_TEXT);
     parsed_free(&p);
 }
 
@@ -358,7 +360,7 @@ static const char *const every_option[] = {
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
     "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-pass-file", "/run/up.pass", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
-    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", "--log-file", "/dev/null", NULL,
+    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", "--log-format", "json", "--log-file", "/dev/null", NULL,
 };
 
 static void test_config_every_option_lands_in_its_field(void **state)
@@ -444,6 +446,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_true(c->upstream_backoff_min == 0.5);
     assert_true(c->upstream_backoff_max == 20);
     assert_int_equal(c->log_level, JL_LOG_DEBUG);
+    assert_int_equal(c->log_format, JL_LOG_JSON);
     parsed_free(&p);
 }
 
@@ -486,7 +489,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 72);
+    assert_int_equal(options, 73);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
@@ -494,6 +497,7 @@ static void test_config_help_is_aligned(void **state)
                                  "  --upstream URL "));
     assert_non_null(strstr(help, "\n\n  --config FILE "));
     assert_non_null(strstr(help, "\n  --log-level LEVEL "));
+    assert_non_null(strstr(help, "\n  --log-format FORMAT "));
     assert_non_null(strstr(help, "(default 0: never)\n"));
     assert_non_null(strstr(help, "\n  -h, --help                this text\n"
                                  "  -v, --version             print the version\n"));
@@ -719,6 +723,42 @@ static void test_config_log_levels(void **state)
     expect_invalid("log-level", "INFO");
     expect_invalid("log-level", "warning");
     expect_invalid("log-level", "");
+}
+
+static void test_config_log_formats(void **state)
+{
+    (void)state;
+    static const struct { const char *name; int format; } rows[] = {
+        {"text", JL_LOG_TEXT}, {"json", JL_LOG_JSON},
+    };
+    for (size_t i = 0; i < JL_ARRAY_LEN(rows); i++) {
+        const char *args[] = {"--log-format", rows[i].name, NULL};
+        parsed_t p;
+        parse_ok(&p, args);
+        assert_int_equal(p.cfg.log_format, rows[i].format);
+        parsed_free(&p);
+    }
+    expect_invalid("log-format", "JSON");
+    expect_invalid("log-format", "bogus");
+    expect_invalid("log-format", "");
+}
+
+/* --log-format is live: a reload changes it, as it does --log-level. */
+static void test_config_log_format_reloads(void **state)
+{
+    (void)state;
+    const char *before[] = {"--log-format", "text", NULL};
+    parsed_t p;
+    parse_ok(&p, before);
+    char *argv[] = {"jugglite", "--log-format", "json", "--log-level", "warn", NULL};
+    char changed[256], fixed[256];
+    assert_int_equal(jl_config_reload(&p.cfg, 5, argv, changed, sizeof changed, fixed,
+                                      sizeof fixed), 0);
+    assert_string_equal(changed, "log-level, log-format");
+    assert_string_equal(fixed, "");
+    assert_int_equal(p.cfg.log_format, JL_LOG_JSON);
+    assert_int_equal(p.cfg.log_level, JL_LOG_WARN);
+    parsed_free(&p);
 }
 
 /* --allowed-channels splits on commas and keeps empty items; using it again
@@ -981,6 +1021,8 @@ int main(void)
         cmocka_unit_test(test_config_parse_size_suffixes),
         cmocka_unit_test(test_config_paths_and_tokens),
         cmocka_unit_test(test_config_log_levels),
+        cmocka_unit_test(test_config_log_formats),
+        cmocka_unit_test(test_config_log_format_reloads),
         cmocka_unit_test(test_config_lists),
         cmocka_unit_test(test_config_last_value_wins),
         cmocka_unit_test(test_config_scrub_argv),
