@@ -566,11 +566,6 @@ static const jl_conn_ops_t http_ops = {
 
 /* ---- the HTTP side ---- */
 
-static size_t user_streams(void *ud, const char *user, size_t len, int kill)
-{
-    return kill ? jl_sse_streams_kill_user(ud, user, len) : jl_sse_streams_count_user(ud, user, len);
-}
-
 jl_http_t *jl_http_new(jl_server_t *srv)
 {
     const jl_config_t *cfg = srv->cfg;
@@ -579,7 +574,7 @@ jl_http_t *jl_http_new(jl_server_t *srv)
     jl_http_response_init(h);
     jl_http_routes_init(h);
     jl_auth_url_init(h);
-    srv->user_streams = user_streams;
+    srv->match_streams = jl_sse_streams_match;
     jl_server_on_shutdown_notice(srv, jl_sse_streams_shutdown, h);
     srv->describe_streams = jl_sse_streams_describe;
     srv->streams_ud = h;
@@ -594,7 +589,7 @@ void jl_http_free(jl_http_t *h)
 {
     if (h == NULL)
         return;
-    h->srv->user_streams = NULL;
+    h->srv->match_streams = NULL;
     jl_server_on_shutdown_notice(h->srv, NULL, h);
     h->srv->describe_streams = NULL;
     jl_auth_url_fini(h);

@@ -129,25 +129,3 @@ void jl_sse_auth_free(jl_http_session_t *s)
         auth_drop(s);
 }
 
-size_t jl_sse_streams_count_user(const jl_http_t *h, const char *user, size_t len)
-{
-    size_t n = 0;
-    JL_LIST_FOREACH(&h->authed, it) {
-        const jl_sse_auth_t *a = JL_CONTAINER_OF(it, jl_sse_auth_t, node);
-        n += a->user_len == len && memcmp(a->user, user, len) == 0 && !a->owner->conn.closing;
-    }
-    return n;
-}
-
-size_t jl_sse_streams_kill_user(jl_http_t *h, const char *user, size_t len)
-{
-    size_t killed = 0;
-    JL_LIST_FOREACH_SAFE(&h->authed, it, tmp) {
-        jl_sse_auth_t *a = JL_CONTAINER_OF(it, jl_sse_auth_t, node);
-        if (a->user_len != len || memcmp(a->user, user, len) != 0 || a->owner->conn.closing)
-            continue;
-        jl_conn_close(&a->owner->conn, "killed by user");
-        killed++;
-    }
-    return killed;
-}

@@ -30,15 +30,6 @@ const char *jl_sse_auth_user(const jl_http_session_t *s, size_t *len);
 /* From jl_sse_stream_free; a no-op for a stream without a token. */
 void jl_sse_auth_free(jl_http_session_t *s);
 
-/* Ends every stream opened with a token for user[0..len), as CLIENT KILL
- * USER ends a user's RESP clients: each is closed at once (what was queued
- * is dropped). An EventSource reconnects after a close, so this ends the
- * streams, not the user's access: that lasts as long as their token.
- * Returns how many streams were closed. */
-size_t jl_sse_streams_kill_user(jl_http_t *h, const char *user, size_t len);
-/* How many open streams were opened with a token for user[0..len). */
-size_t jl_sse_streams_count_user(const jl_http_t *h, const char *user, size_t len);
-
 /* The user as a log line may show it: printable ASCII, anything else '?',
  * at most cap - 1 bytes. */
 void jl_sse_auth_loggable(const char *user, size_t len, char *out, size_t cap);

@@ -421,7 +421,7 @@ static const char *end_reason(const jl_http_session_t *s, const char *why)
 {
     static const jl_lifecycle_words_t own[] = {
         {"HTTP/2 stream reset by the client", "closed"}, {"HTTP/2 stream closed", "closed"},
-        {"HTTP/2 connection closed", "closed"}, {"killed by user", "killed"},
+        {"HTTP/2 connection closed", "closed"},
         {"input on an SSE stream", "protocol error"},
     };
     return jl_lifecycle_reason(s->end_reason, why, own, JL_ARRAY_LEN(own));
@@ -434,8 +434,11 @@ static void lifecycle_disconnect(jl_http_session_t *s, const char *why)
     json_t *o = json_loads(s->identity, 0, NULL);
     if (o == NULL)
         return;
+    /* A stream the server ended (a token's expiry) closes after a flush:
+     * its reason says more than "flushed". */
+    int flushed = strcmp(why, "flushed") == 0 || strcmp(why, "done") == 0;
     json_object_set_new(o, "reason", json_string(end_reason(s, why)));
-    json_object_set_new(o, "detail", json_string(why));
+    json_object_set_new(o, "detail", json_string(flushed && s->end_reason ? s->end_reason : why));
     json_object_set_new(o, "duration", json_real(ev_now(s->http->srv->loop) - s->conn.created));
     json_object_set_new(o, "events", json_integer((json_int_t)s->events));
     emit(s, "disconnect", o);
@@ -617,6 +620,51 @@ static jl_frame_t *gap_frame(json_t *last_event_id, json_t *gaps, const char *id
     return f;
 }
 
+/* At most half the hard output limit of replay: a stream that missed more
+ * than its connection may hold gets the newest that fit and a gap for the
+ * rest, instead of a cut at the limit -- and the same cut at every retry. */
+static size_t replay_budget(const jl_http_session_t *s)
+{
+    size_t hard = s->http->srv->cfg->obuf_hard;
+    return hard ? hard / 2 : SIZE_MAX;
+}
+
+/* How many of the oldest of n replayed events (len(i): the bytes of event
+ * i) to skip so that the rest fit the budget. */
+static size_t replay_skip(size_t n, size_t budget, size_t (*len)(const void *, size_t),
+                          const void *events)
+{
+    size_t bytes = 0;
+    for (size_t i = n; i-- > 0;) {
+        bytes += len(events, i);
+        if (bytes > budget)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Names without a gap yet get the output-limit one (replay_skip). */
+static void gap_skipped(json_t *gaps, const names_t *names)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        int listed = 0;
+        for (size_t k = 0; k < json_array_size(gaps) && !listed; k++) {
+            json_t *o = json_array_get(gaps, k);
+            json_t *v = json_object_get(o, names->ns[i] == JL_NS_PATTERN ? "pattern" : "channel");
+            listed = json_is_string(v) && json_string_length(v) == names->len[i] &&
+                     memcmp(json_string_value(v), names->name[i], names->len[i]) == 0;
+        }
+        if (!listed)
+            gap_add(gaps, (jl_ns_t)names->ns[i], names->name[i], names->len[i],
+                    JL_GAP_OUTPUT_LIMIT, -1);
+    }
+}
+
+static size_t frame_len(const void *events, size_t i)
+{
+    return ((jl_frame_t *const *)events)[i]->len;
+}
+
 /* The gap event (if anything may be missing) then every retained event
  * after the stream's last one. An id this node cannot place is a gap on
  * every name, followed by all that is retained. */
@@ -647,6 +695,14 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
     resume_t entries = {0};
     entries.last = from;
     jl_hist_replay_each(h, rp, from, resume_entry, &entries);
+    size_t skip = replay_skip(entries.n, replay_budget(s), frame_len, entries.f);
+    if (skip > 0) {
+        for (size_t i = 0; i < skip; i++)
+            jl_frame_unref(entries.f[i]);
+        memmove(entries.f, entries.f + skip, (entries.n - skip) * sizeof *entries.f);
+        entries.n -= skip;
+        gap_skipped(gaps, names);
+    }
     if (json_array_size(gaps) > 0) {
         /* With nothing after it, the gap carries the newest id: nothing
          * retained is newer, and a long-poll client, which reconnects at
@@ -694,6 +750,13 @@ static size_t push_owned(jl_http_session_t *s, jl_frame_t *f)
 /* The gap (if any), the replay, then what was held, minus what the replay
  * had; the stream is live afterwards. on_error: the reason every name gets
  * when there is no answer (h->error). */
+/* An entry's bytes as an event: its payload and about what the id and
+ * data: lines add (a payload of many lines adds more; a budget is enough). */
+static size_t entry_len(const void *events, size_t i)
+{
+    return ((const jl_relay_entry_t *)events)[i].payload_len + 64;
+}
+
 static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_gap_t on_error)
 {
     jl_sse_wait_t *w = s->wait;
@@ -706,10 +769,13 @@ static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_
             gap_add(gaps, (jl_ns_t)w->names.ns[i], w->names.name[i], w->names.len[i], g,
                     h->error ? -1 : h->lost[i]);
     }
+    size_t skip = h->error ? 0 : replay_skip(h->n, replay_budget(s), entry_len, h->e);
+    if (skip > 0)
+        gap_skipped(gaps, &w->names);
     if (json_array_size(gaps) > 0) {
         jl_hist_id_t zero = {0, 0};
         char last[JL_HIST_ID_MAX];
-        int carry = !h->error && h->n == 0 && jl_hist_id_cmp(h->last, zero) > 0;
+        int carry = !h->error && h->n == skip && jl_hist_id_cmp(h->last, zero) > 0;
         size_t last_len = carry ? jl_hist_id_format(h->last, last) : 0;
         sent += push_owned(s, gap_frame(echo_text(w->from, w->from_len > 256 ? 256 : w->from_len),
                                         gaps, carry ? last : NULL, last_len));
@@ -719,11 +785,11 @@ static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_
     } else {
         json_decref(gaps);
     }
-    for (size_t i = 0; !h->error && i < h->n; i++) {
+    for (size_t i = skip; !h->error && i < h->n; i++) {
         sent += push_owned(s, entry_frame(s->http, &h->e[i]));
         s->last = h->e[i].id;
     }
-    jl_hist_counters(srv->hist)->replayed += h->error ? 0 : h->n;
+    jl_hist_counters(srv->hist)->replayed += h->error ? 0 : h->n - skip;
     for (size_t i = 0; i < w->nheld; i++) {
         held_event_t *e = &w->held[i];
         if (!already_sent(s, e->has_id, e->id, e->seq)) {
@@ -994,6 +1060,36 @@ static int id_listed(uint64_t id, const uint64_t *ids, size_t nids)
         if (ids[i] == id)
             return 1;
     return nids == 0;
+}
+
+static int stream_matches(jl_http_session_t *s, const jl_stream_filter_t *f)
+{
+    const jl_conn_t *c = &s->conn;
+    if (c->closing || (f->id && c->id != f->id))
+        return 0;
+    if (f->user) {
+        size_t ulen = 0;
+        const char *user = jl_sse_auth_user(s, &ulen);
+        if (user == NULL || ulen != f->user_len || memcmp(user, f->user, ulen) != 0)
+            return 0;
+    }
+    return (f->addr == NULL || jl_conn_addr_is(c, 0, f->addr, f->addr_len)) &&
+           (f->laddr == NULL || jl_conn_addr_is(c, 1, f->laddr, f->laddr_len));
+}
+
+size_t jl_sse_streams_match(void *ud, const jl_stream_filter_t *f, int kill)
+{
+    jl_http_t *h = ud;
+    size_t n = 0;
+    JL_LIST_FOREACH_SAFE(&h->streams, it, tmp) {
+        jl_http_session_t *s = JL_CONTAINER_OF(it, jl_http_session_t, stream);
+        if (!stream_matches(s, f))
+            continue;
+        n++;
+        if (kill)
+            jl_conn_close(&s->conn, "CLIENT KILL");
+    }
+    return n;
 }
 
 void jl_sse_streams_describe(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids)

@@ -15,6 +15,8 @@
 
 #include "http/http_types.h"
 
+struct jl_stream_filter;     /* server/server.h */
+
 /* Starts the keepalive timer and listens for the relay's confirmations;
  * stops both and frees the scratch buffer. */
 void jl_sse_streams_init(jl_http_t *h);
@@ -31,6 +33,11 @@ jl_http_next_t jl_sse_stream_start(jl_http_session_t *s);
  * for it; the stream starts, is refused (403) or shed. */
 struct jl_auth_decision;
 void jl_sse_stream_decided(jl_http_session_t *s, const struct jl_auth_decision *d);
+/* srv->match_streams (ud: the jl_http_t): how many streams match f;
+ * kill: closes them at once ("CLIENT KILL"; what was queued is dropped).
+ * An EventSource reconnects after a close, so this ends streams, not a
+ * user's access: that lasts as long as their token. */
+size_t jl_sse_streams_match(void *ud, const struct jl_stream_filter *f, int kill);
 /* CLIENT LIST's lines for every stream (ud: the jl_http_t), in Redis's
  * shape: flags=E, cmd=stream, user= the token's sub (empty without one),
  * resp=sse. */

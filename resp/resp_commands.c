@@ -962,9 +962,7 @@ static jl_resp_client_t *client_by_addr(jl_resp_t *resp, const char *addr, size_
 {
     JL_LIST_FOREACH(&resp->clients, it) {
         jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
-        char peer[128];
-        jl_conn_peer(&other->conn, peer, sizeof peer);
-        if (strlen(peer) == len && memcmp(peer, addr, len) == 0)
+        if (jl_conn_addr_is(&other->conn, 0, addr, len))
             return other;
     }
     return NULL;
@@ -984,22 +982,20 @@ typedef struct kill_filter {
     int skipme;
 } kill_filter_t;
 
-/* ADDR / LADDR: the peer's or the local "ip:port", exactly. */
-static int addr_is(const jl_conn_t *c, int local, const char *want, size_t len)
-{
-    char buf[128];
-    if (local)
-        jl_conn_local(c, buf, sizeof buf);
-    else
-        jl_conn_peer(c, buf, sizeof buf);
-    return strlen(buf) == len && memcmp(buf, want, len) == 0;
-}
-
-/* How many SSE streams a token's user has; kill: end them too. */
-static size_t streams_of(jl_resp_client_t *c, const char *user, size_t len, int kill)
+/* How many SSE streams match f; kill: end them too. */
+static size_t streams_matching(jl_resp_client_t *c, const jl_stream_filter_t *f, int kill)
 {
     jl_server_t *srv = c->resp->srv;
-    return srv->user_streams ? srv->user_streams(srv->streams_ud, user, len, kill) : 0;
+    return srv->match_streams ? srv->match_streams(srv->streams_ud, f, kill) : 0;
+}
+
+/* The SSE streams a kill filter means (TYPE sse or none; a token's user). */
+static jl_stream_filter_t stream_filter(const kill_filter_t *f)
+{
+    return (jl_stream_filter_t){
+        .id = (uint64_t)f->id, .user = f->name, .user_len = f->name_len,
+        .addr = f->addr, .addr_len = f->addr_len, .laddr = f->laddr, .laddr_len = f->laddr_len,
+    };
 }
 
 static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t *f)
@@ -1020,7 +1016,8 @@ static int parse_kill_filter(jl_resp_client_t *c, const args_t *a, kill_filter_t
             f->name = a->argv[i + 1];
             f->name_len = a->len[i + 1];
             /* A token's user has SSE streams and no ACL entry: not "no such user". */
-            if (f->user == NULL && streams_of(c, f->name, f->name_len, 0) > 0)
+            jl_stream_filter_t of_user = {.user = f->name, .user_len = f->name_len};
+            if (f->user == NULL && streams_matching(c, &of_user, 0) > 0)
                 continue;
             if (f->user == NULL) {
                 jl_resp_errorf(a->reply, "ERR No such user '%.*s'",
@@ -1053,17 +1050,19 @@ static void client_kill_filtered(jl_resp_client_t *c, const args_t *a)
         return;
     long long killed = 0;
     int self = 0;
-    /* USER also ends the browsers' streams opened with that user's token. */
-    if (f.name && f.id == 0)
-        killed += (long long)streams_of(c, f.name, f.name_len, 1);
+    /* Browsers' streams too (USER: those opened with that user's token). */
+    if (f.type == TYPE_ANY || f.type == TYPE_SSE) {
+        jl_stream_filter_t sf = stream_filter(&f);
+        killed += (long long)streams_matching(c, &sf, 1);
+    }
     JL_LIST_FOREACH(&c->resp->clients, it) {
         jl_resp_client_t *other = JL_CONTAINER_OF(it, jl_resp_client_t, node);
         if (other->conn.closing || other->conn.close_after_flush ||
             (f.id && other->conn.id != (uint64_t)f.id) ||
             (f.name && (f.user == NULL || other->user != f.user)) || (other == c && f.skipme) ||
             (f.type != TYPE_ANY && f.type != type_of(other)) ||
-            (f.addr && !addr_is(&other->conn, 0, f.addr, f.addr_len)) ||
-            (f.laddr && !addr_is(&other->conn, 1, f.laddr, f.laddr_len)))
+            (f.addr && !jl_conn_addr_is(&other->conn, 0, f.addr, f.addr_len)) ||
+            (f.laddr && !jl_conn_addr_is(&other->conn, 1, f.laddr, f.laddr_len)))
             continue;
         killed++;
         if (other == c)
@@ -1079,8 +1078,13 @@ static void client_kill_filtered(jl_resp_client_t *c, const args_t *a)
 static void cmd_client_kill(jl_resp_client_t *c, const args_t *a)
 {
     if (a->argc == 3) {
-        /* Old form: CLIENT KILL addr:port */
+        /* Old form: CLIENT KILL addr:port (a browser's stream too) */
         jl_resp_client_t *victim = client_by_addr(c->resp, a->argv[2], a->len[2]);
+        jl_stream_filter_t sf = {.addr = a->argv[2], .addr_len = a->len[2]};
+        if (victim == NULL && streams_matching(c, &sf, 1) > 0) {
+            reply_ok(a);
+            return;
+        }
         if (victim == NULL) {
             jl_resp_error(a->reply, "ERR No such client");
             return;

@@ -704,3 +704,13 @@ void jl_conn_local(const jl_conn_t *c, char *buf, size_t len)
     else
         jl_addr_local(s->fd, buf, len);
 }
+
+int jl_conn_addr_is(const jl_conn_t *c, int local, const char *want, size_t len)
+{
+    char buf[128];
+    if (local)
+        jl_conn_local(c, buf, sizeof buf);
+    else
+        jl_conn_peer(c, buf, sizeof buf);
+    return strlen(buf) == len && memcmp(buf, want, len) == 0;
+}

@@ -202,5 +202,8 @@ void jl_conn_close_after_flush(jl_conn_t *c);
 /* "ip:port" (or the unix socket) of the peer / of the local end into buf. */
 void jl_conn_peer(const jl_conn_t *c, char *buf, size_t len);
 void jl_conn_local(const jl_conn_t *c, char *buf, size_t len);
+/* 1 when the peer's (local: the local end's) "ip:port" is want[0..len)
+ * exactly (CLIENT KILL ADDR / LADDR). */
+int jl_conn_addr_is(const jl_conn_t *c, int local, const char *want, size_t len);
 
 #endif

@@ -402,6 +402,7 @@ const char *jl_gap_reason(jl_gap_t g)
     case JL_GAP_RESTART: return "restart";
     case JL_GAP_UNKNOWN: return "unknown";
     case JL_GAP_UPSTREAM: return "upstream";
+    case JL_GAP_OUTPUT_LIMIT: return "output limit";
     case JL_GAP_NONE: break;
     }
     return "none";

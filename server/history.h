@@ -115,10 +115,13 @@ int jl_hist_load(jl_hist_t *h, const char *path, size_t *loaded);
 
 /* Why a stream may have missed events: retention let them go; they
  * predate what this history (or the shared one) can vouch for; the id
- * names no position; or a bridged node's link to its upstream was down,
- * and plain publishes made there meanwhile cannot be recovered. */
+ * names no position; a bridged node's link to its upstream was down,
+ * and plain publishes made there meanwhile cannot be recovered; or what
+ * it missed is more than its connection may be sent at once (the oldest
+ * were skipped, so that the replay does not cut it at the output limit). */
 typedef enum {
-    JL_GAP_NONE = 0, JL_GAP_EVICTED, JL_GAP_RESTART, JL_GAP_UNKNOWN, JL_GAP_UPSTREAM
+    JL_GAP_NONE = 0, JL_GAP_EVICTED, JL_GAP_RESTART, JL_GAP_UNKNOWN, JL_GAP_UPSTREAM,
+    JL_GAP_OUTPUT_LIMIT
 } jl_gap_t;
 const char *jl_gap_reason(jl_gap_t g);
 

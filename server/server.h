@@ -52,6 +52,15 @@ typedef struct jl_inherited {
     int fd;
 } jl_inherited_t;
 
+/* Which SSE streams CLIENT KILL means: every field given must match. */
+typedef struct jl_stream_filter {
+    uint64_t id;                /* 0: any */
+    const char *user;           /* the token's subject; NULL: any */
+    size_t user_len;
+    const char *addr, *laddr;   /* the peer's / the local "ip:port"; NULL: any */
+    size_t addr_len, laddr_len;
+} jl_stream_filter_t;
+
 /* Told when a clean shutdown begins (see jl_server_on_shutdown_notice). */
 #define JL_MAX_SHUTDOWN_NOTICES 4
 typedef struct jl_shutdown_notice {
@@ -68,10 +77,10 @@ struct jl_server {
     jl_relay_t *relay;          /* where publishes go: &local_relay or a bridge's */
     jl_relay_t local_relay;
     jl_token_keys_t *tokens;    /* --token-key: set and freed by main.c; NULL: no tokens */
-    /* Counts (kill: ends) the SSE streams of a token's user, so that CLIENT
-     * KILL USER reaches browsers too; installed by the HTTP side, NULL
-     * without one. */
-    size_t (*user_streams)(void *ud, const char *user, size_t len, int kill);
+    /* Counts (kill: ends) the SSE streams that match f, so that CLIENT
+     * KILL reaches browsers too; installed by the HTTP side, NULL without
+     * one. */
+    size_t (*match_streams)(void *ud, const jl_stream_filter_t *f, int kill);
     /* Appends one CLIENT LIST line per SSE stream (ids[0..nids): only
      * those; nids 0: all). */
     void (*describe_streams)(void *ud, jl_buf_t *out, const uint64_t *ids, size_t nids);

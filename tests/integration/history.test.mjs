@@ -427,6 +427,36 @@ describe('history: eviction with --history-size 3', () => {
   });
 });
 
+describe('history: a replay larger than the output limit', () => {
+  let srv;
+  before(async () => { srv = await startJugglite({ args: ['--obuf-hard', '64kb', '--obuf-soft', '0'] }); });
+  after(async () => { await srv?.stop(); });
+
+  // Half of --obuf-hard (32 KiB) is what a replay may take: the newest
+  // events that fit come after a gap event (reason "output limit") for the
+  // rest, and the stream lives -- instead of a cut at the limit on every
+  // reconnect of a browser that missed more than that.
+  test('the newest that fit half of --obuf-hard, a gap (output limit) for the rest; the stream stays', T, async () => {
+    const p = Array.from({ length: 10 }, (_, i) => `${i}`.repeat(10 * 1024));
+    const ids = await idsOf(srv, '?channel=big', 'big', p);
+    const r = await openStream(srv.ssePort, '?channel=big', { headers: { 'Last-Event-ID': ids[0] } });
+    const ev = await r.waitEvents(4);
+    const gap = gapOf(ev[0]);
+    assert.deepEqual(gap, { lastEventId: ids[0], channels: [{ channel: 'big', reason: 'output limit', lost: null }] });
+    // 3 events of 10 KiB fit 32 KiB, a 4th would not
+    assert.deepEqual(ev.slice(1).map((e) => e.lastEventId), ids.slice(7));
+    assert.deepEqual(ev.slice(1).map((e) => e.data), p.slice(7));
+    assert.equal(await publish(srv.respPort, 'big', 'live'), 1, 'still subscribed');
+    assert.equal((await r.waitEvents(5))[4].data, 'live');
+    // Within the budget: no gap, everything.
+    const r2 = await openStream(srv.ssePort, '?channel=big', { headers: { 'Last-Event-ID': ids[8] } });
+    const ev2 = await r2.waitEvents(2);
+    assert.deepEqual(ev2.map((e) => e.data), [p[9], 'live']);
+    r.close();
+    r2.close();
+  });
+});
+
 // ---------------------------------------------------------------- restart
 
 describe('history: restart', () => {

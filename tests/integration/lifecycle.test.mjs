@@ -285,3 +285,38 @@ test('RESP subscribers: connect at the first subscription, each change, disconne
     await srv.stop();
   }
 });
+
+test('CLIENT KILL reaches SSE streams by ID, ADDR (both forms), LADDR and TYPE sse; TYPE pubsub and normal spare them', T, async () => {
+  const srv = await startJugglite({ args: ['--lifecycle-events'] });
+  const w = await watcher(srv.respPort);
+  const admin = await RawClient.connect(srv.respPort);
+  const kill = async (...args) => decodeAll(await admin.call(['CLIENT', 'KILL', ...args]))[0];
+  const open = async (chan) => {
+    const s = await SseClient.open(srv.ssePort, `/stream?channel=${chan}`);
+    await s.waitComments(1);
+    await until(() => w.got.some((e) => e.channel === '__jugglite__:connect' && e.channels[0] === chan), `${chan} connected`);
+    return { s, id: w.got.find((e) => e.channel === '__jugglite__:connect' && e.channels[0] === chan).id };
+  };
+  const killedIds = () => disconnects(w).filter((e) => e.reason === 'killed').map((e) => e.id).sort();
+  try {
+    const [a, b, c, d, e] = [await open('ka'), await open('kb'), await open('kc'), await open('kd'), await open('ke')];
+    assert.equal(await kill('ID', String(a.id)), 1);
+    assert.equal(await kill('ADDR', `${b.s.sock.localAddress}:${b.s.sock.localPort}`), 1);
+    assert.match(String(await kill(`${c.s.sock.localAddress}:${c.s.sock.localPort}`)), /^OK$/);
+    // Streams are TYPE sse, neither pubsub nor normal (the listener's LADDR
+    // keeps the watcher and admin, RESP clients, out of it)
+    assert.equal(await kill('TYPE', 'pubsub', 'LADDR', `127.0.0.1:${srv.ssePort}`), 0);
+    assert.equal(await kill('TYPE', 'normal', 'LADDR', `127.0.0.1:${srv.ssePort}`), 0);
+    await until(() => killedIds().length === 3, 'three kills');
+    assert.deepEqual(killedIds(), [a.id, b.id, c.id].sort());
+    assert.equal(await kill('LADDR', `127.0.0.1:${srv.ssePort}`, 'TYPE', 'sse'), 2);
+    const still = await RawClient.connect(srv.respPort);
+    assert.deepEqual(decodeAll(await still.call(['PUBSUB', 'NUMSUB', 'kd', 'ke']))[0].map(String), ['kd', '0', 'ke', '0']);
+    still.close();
+    for (const x of [a, b, c, d, e]) x.s.close();
+  } finally {
+    admin.close();
+    w.close();
+    await srv.stop();
+  }
+});
