@@ -150,5 +150,10 @@ void jl_metrics_render(jl_buf_t *out, const jl_server_t *srv)
     traffic(out, srv);
     names(out, srv);
     history(out, srv);
+    counter(out, "lifecycle_events_total", "Lifecycle events published (--lifecycle-events).",
+            srv->lifecycle.published);
+    counter(out, "lifecycle_events_dropped_total",
+            "Lifecycle events lost: past the queue's bound, or refused by a down upstream.",
+            srv->lifecycle.dropped);
     upstream(out, srv);
 }

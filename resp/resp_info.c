@@ -115,9 +115,13 @@ static void info_jugglite(const jl_resp_t *resp, jl_buf_t *o)
     const jl_stats_t *st = &srv->stats;
     jl_buf_printf(o,
                   "# Jugglite\r\nsse_connected_streams:%zu\r\nsse_total_streams:%llu\r\n"
-                  "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n",
+                  "sse_events_sent:%llu\r\nhttp_publishes:%llu\r\nkeepalive_seconds:%g\r\n"
+                  "lifecycle_events:%s\r\nlifecycle_events_published:%llu\r\n"
+                  "lifecycle_events_dropped:%llu\r\nlifecycle_events_pending:%zu\r\n",
                   st->sse_streams, st->sse_connections_received, st->sse_events_sent,
-                  st->http_publishes, srv->cfg->keepalive);
+                  st->http_publishes, srv->cfg->keepalive,
+                  srv->cfg->lifecycle_events ? "yes" : "no", srv->lifecycle.published,
+                  srv->lifecycle.dropped, srv->lifecycle.npending);
 }
 
 /* What the history keeps for resuming streams (docs/history.md). */

@@ -22,6 +22,7 @@ void jl_lifecycle_init(jl_lifecycle_t *lc)
 {
     jl_list_init(&lc->pending);
     lc->npending = 0;
+    lc->published = lc->dropped = 0;
 }
 
 static void event_drop(jl_lifecycle_t *lc, event_t *e)
@@ -42,6 +43,7 @@ void jl_lifecycle_emit(jl_lifecycle_t *lc, const char *event, const char *payloa
 {
     if (lc->npending >= LIFECYCLE_MAX_PENDING) {
         event_drop(lc, JL_CONTAINER_OF(lc->pending.next, event_t, node));
+        lc->dropped++;
         jl_log_warn("lifecycle events: more than %d waiting; the oldest is dropped",
                     LIFECYCLE_MAX_PENDING);
     }
@@ -77,8 +79,11 @@ void jl_lifecycle_flush(jl_server_t *srv)
         event_t *e = JL_CONTAINER_OF(lc->pending.next, event_t, node);
         jl_pub_t pub = {e->chan, e->chan_len, e->payload, e->len, 0};
         /* Refused (the upstream is down): the event is lost, as any
-         * publish would be; the relay counts it. */
-        (void)jl_relay_publish(srv->relay, &pub, NULL, NULL);
+         * publish would be. */
+        if (jl_relay_publish(srv->relay, &pub, NULL, NULL) < 0)
+            lc->dropped++;
+        else
+            lc->published++;
         event_drop(lc, e);
     }
 }

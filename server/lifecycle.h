@@ -33,6 +33,10 @@ typedef struct jl_server jl_server_t;
 typedef struct jl_lifecycle {
     jl_list_t pending;
     size_t npending;
+    /* INFO and /metrics: published (or handed to the upstream), and
+     * dropped unpublished (past the queue's bound, or refused by a relay
+     * that is down). */
+    unsigned long long published, dropped;
 } jl_lifecycle_t;
 
 void jl_lifecycle_init(jl_lifecycle_t *lc);

@@ -244,6 +244,11 @@ test('RESP subscribers: connect at the first subscription, each change, disconne
         reason: 'killed', detail: 'CLIENT KILL', events: 1 },
     ]);
 
+    // INFO counts what was published: every one of them reached the watcher
+    const info = async () => String(decodeAll(await admin.call(['INFO', 'jugglite']))[0]);
+    await until(async () => Number(/lifecycle_events_published:(\d+)/.exec(await info())[1]) === w.got.length, 'INFO counts each event the watcher read');
+    assert.match(await info(), /lifecycle_events:yes\r\nlifecycle_events_published:\d+\r\nlifecycle_events_dropped:0\r\nlifecycle_events_pending:0\r\n/);
+
     // closed: the client goes away (FIN), and QUIT
     const q = await RawClient.connect(srv.respPort);
     const qid = await idOf(q);

@@ -114,6 +114,30 @@ describe('metrics: the exposition under a known load', () => {
   });
 });
 
+describe('metrics: lifecycle events', () => {
+  test('the lifecycle counters match the events a known load makes', T, async () => {
+    const srv = await startJugglite({ args: ['--metrics', '--lifecycle-events'] });
+    try {
+      let m = parse((await scrape(srv.ssePort)).text);
+      assert.equal(m.get('jugglite_lifecycle_events_total'), 0);
+      // occupied x, connect (SSE); connect (RESP), occupied y; then the
+      // RESP client's disconnect and vacated y, x after the stream's close
+      const s = await SseClient.open(srv.ssePort, '/stream?channel=x');
+      await s.waitBody((t) => t.includes('\n'));
+      const r = await RawClient.connect(srv.respPort);
+      await r.call(['SUBSCRIBE', 'y']);
+      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 4, 'four events');
+      r.close();
+      s.close();
+      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 8, 'eight events');
+      m = parse((await scrape(srv.ssePort)).text);
+      assert.equal(m.get('jugglite_lifecycle_events_dropped_total'), 0);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('metrics: off by default, and behind a token', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-metrics-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
