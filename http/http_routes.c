@@ -12,6 +12,7 @@
 #include "http/http_routes.h"
 
 #include "http/http_response.h"
+#include "http/channels.h"
 #include "http/metrics.h"
 #include "http/http_token.h"
 #include "http/page.h"
@@ -58,6 +59,7 @@ jl_http_route_t jl_http_route_of(const jl_config_t *cfg, const char *path, size_
         {cfg->publish_token || cfg->n_token_keys ? cfg->publish_path : NULL, JL_ROUTE_PUBLISH},
         {"/health", JL_ROUTE_HEALTH},
         {cfg->metrics ? "/metrics" : NULL, JL_ROUTE_METRICS},
+        {cfg->metrics ? "/channels" : NULL, JL_ROUTE_CHANNELS},
         {"/", JL_ROUTE_PAGE},
     };
     for (size_t i = 0; i < JL_ARRAY_LEN(paths); i++) {
@@ -228,9 +230,10 @@ static jl_http_next_t serve_health(jl_http_session_t *s)
                            body, 1);
 }
 
-/* Prometheus's text format; with --metrics-token-file, for the bearer of
- * the token only. */
-static jl_http_next_t serve_metrics(jl_http_session_t *s)
+/* /metrics (Prometheus's text format) and /channels: with --metrics-token-file, for the bearer of
+ * that token only; the body is rendered for this request. */
+static jl_http_next_t serve_figures(jl_http_session_t *s, const char *type,
+                                    void (*render)(jl_buf_t *, const jl_server_t *))
 {
     jl_server_t *srv = s->http->srv;
     const char *token = srv->cfg->metrics_token;
@@ -238,13 +241,22 @@ static jl_http_next_t serve_metrics(jl_http_session_t *s)
         return jl_http_respond(s, 401, "text/plain", "WWW-Authenticate: Bearer\r\n",
                                "401 Unauthorized\n", 1);
     jl_buf_t body = {0};
-    jl_metrics_render(&body, srv);
+    render(&body, srv);
     jl_frame_t *f = jl_frame_from(body.data, body.len);
     jl_buf_free(&body);
-    jl_http_next_t next = jl_http_respond_frame(s, 200, "text/plain; version=0.0.4; charset=utf-8",
-                                                "Cache-Control: no-cache\r\n", f, 1);
+    jl_http_next_t next = jl_http_respond_frame(s, 200, type, "Cache-Control: no-cache\r\n", f, 1);
     jl_frame_unref(f);
     return next;
+}
+
+static jl_http_next_t serve_metrics(jl_http_session_t *s)
+{
+    return serve_figures(s, "text/plain; version=0.0.4; charset=utf-8", jl_metrics_render);
+}
+
+static jl_http_next_t serve_channels(jl_http_session_t *s)
+{
+    return serve_figures(s, "application/json", jl_channels_render);
 }
 
 static jl_http_next_t serve_page(jl_http_session_t *s)
@@ -261,6 +273,7 @@ static const route_t routes[JL_ROUTE_COUNT] = {
     [JL_ROUTE_HEALTH] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_health},
     [JL_ROUTE_PAGE] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_page},
     [JL_ROUTE_METRICS] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_metrics},
+    [JL_ROUTE_CHANNELS] = {ALLOW_GET | ALLOW_HEAD, "GET, HEAD, OPTIONS", serve_channels},
 };
 
 jl_http_next_t jl_http_route_serve(jl_http_session_t *s)

@@ -58,6 +58,7 @@ typedef enum {
     JL_ROUTE_HEALTH,            /* /health */
     JL_ROUTE_PAGE,              /* /: the built-in page */
     JL_ROUTE_METRICS,           /* /metrics, only with --metrics */
+    JL_ROUTE_CHANNELS,          /* /channels, the page's live list, only with --metrics */
     JL_ROUTE_COUNT
 } jl_http_route_t;
 

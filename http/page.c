@@ -11,7 +11,10 @@
  * browser_page.test.mjs: #channel, #pattern, #types, #subscribe, #close,
  * #state, #subscribe-result, #registration, #registered, #dropped,
  * #dropped-why, #log, #token, #payload, #publish-channel, #publish,
- * #publish-result, #publish-note. Every event appended to #log is an
+ * #publish-result, #publish-note, and the live channel list's #channels
+ * (a table; each row a <tr data-name data-kind> with cells .subscribers,
+ * .rate, .messages), #channels-note, #channels-form, #channels-token.
+ * Every event appended to #log is an
  * <li class="event"> with a data-type attribute, and a data-id attribute
  * only when the event carried an id. Event data is inserted with
  * textContent, never as HTML. */

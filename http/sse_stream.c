@@ -27,6 +27,7 @@
  * subscribed. Shedding load and shutting down answer 200 + "retry:" and
  * close, so browsers come back later. Only a malformed query gets a 400. */
 #include "http/sse_stream.h"
+#include "http/json_text.h"
 
 #include "http/auth_url.h"
 #include "http/http_response.h"
@@ -577,27 +578,11 @@ static const char *last_event_id(const jl_http_req_t *r, const jl_query_t *q, si
     return p->val;
 }
 
-/* Client bytes as a JSON string: as sent when they are UTF-8 (jansson
- * refuses to encode anything else), else with every byte outside
- * printable ASCII written as '?'. Names are echoed the same way. */
-static json_t *echo_text(const char *text, size_t len)
-{
-    json_t *v = json_stringn(text, len);
-    if (v != NULL)
-        return v;
-    char *ascii = jl_malloc(len + 1);
-    for (size_t i = 0; i < len; i++)
-        ascii[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-    v = json_stringn(ascii, len);
-    free(ascii);
-    return v;
-}
-
 static void gap_add(json_t *list, jl_ns_t ns, const char *name, size_t len, jl_gap_t g,
                     long long lost)
 {
     json_t *o = json_object();
-    json_object_set_new(o, ns == JL_NS_PATTERN ? "pattern" : "channel", echo_text(name, len));
+    json_object_set_new(o, ns == JL_NS_PATTERN ? "pattern" : "channel", jl_json_text(name, len));
     json_object_set_new(o, "reason", json_string(jl_gap_reason(g)));
     json_object_set_new(o, "lost", lost >= 0 ? json_integer(lost) : json_null());
     json_array_append_new(list, o);
@@ -709,7 +694,7 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
          * once, must not be told of the same gap forever. */
         char last[JL_HIST_ID_MAX];
         size_t last_len = entries.n == 0 ? jl_hist_id_format(jl_hist_last(h), last) : 0;
-        resume_add(out, gap_frame(echo_text(text, len > 256 ? 256 : len), gaps,
+        resume_add(out, gap_frame(jl_json_text(text, len > 256 ? 256 : len), gaps,
                                   entries.n == 0 ? last : NULL, last_len));
         jl_hist_counters(h)->gaps++;
         if (entries.n == 0)
@@ -777,7 +762,7 @@ static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_
         char last[JL_HIST_ID_MAX];
         int carry = !h->error && h->n == skip && jl_hist_id_cmp(h->last, zero) > 0;
         size_t last_len = carry ? jl_hist_id_format(h->last, last) : 0;
-        sent += push_owned(s, gap_frame(echo_text(w->from, w->from_len > 256 ? 256 : w->from_len),
+        sent += push_owned(s, gap_frame(jl_json_text(w->from, w->from_len > 256 ? 256 : w->from_len),
                                         gaps, carry ? last : NULL, last_len));
         if (carry)
             s->last = h->last;

@@ -41,6 +41,7 @@ typedef struct name {
     jl_list_t in_ns;        /* in reg->all[ns], creation order */
     jl_list_t subs;         /* sub_t.in_name, subscribe order */
     size_t nsubs;
+    unsigned long long messages;    /* publishes delivered here (the page's rates) */
     jl_ns_t ns;
     size_t len;
     char bytes[];           /* the name, NUL-terminated for convenience */
@@ -101,6 +102,7 @@ static name_t *name_create(jl_registry_t *reg, jl_ns_t ns, const char *bytes,
     name->ns = ns;
     name->len = len;
     name->nsubs = 0;
+    name->messages = 0;
     memcpy(name->bytes, bytes, len);
     name->bytes[len] = '\0';
     jl_list_init(&name->subs);
@@ -272,6 +274,7 @@ static size_t deliver_to(name_t *name, jl_msg_t *msg)
 
     if (name == NULL)
         return 0;
+    name->messages++;
     JL_LIST_FOREACH(&name->subs, it) {
         jl_sink_t *sink = JL_CONTAINER_OF(it, sub_t, in_name)->sink;
         n += (size_t)sink->ops->deliver(sink, msg);
@@ -338,6 +341,15 @@ size_t jl_registry_numsub(const jl_registry_t *reg, jl_ns_t ns, const char *byte
 size_t jl_registry_count(const jl_registry_t *reg, jl_ns_t ns)
 {
     return reg->names[ns].count;
+}
+
+void jl_registry_each_info(const jl_registry_t *reg, jl_ns_t ns, jl_registry_info_fn cb, void *ud)
+{
+    JL_LIST_FOREACH(&reg->all[ns], it) {
+        const name_t *name = JL_CONTAINER_OF(it, name_t, in_ns);
+        jl_registry_info_t info = {name->bytes, name->len, name->nsubs, name->messages};
+        cb(ud, &info);
+    }
 }
 
 void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *pattern,

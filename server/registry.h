@@ -116,5 +116,18 @@ size_t jl_registry_count(const jl_registry_t *reg, jl_ns_t ns);
  * oldest name first. cb must not change subscriptions. */
 void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *pattern,
                          size_t pattern_len, jl_registry_name_fn cb, void *ud);
+/* One name as the built-in page's live list shows it: its subscribers,
+ * and the publishes delivered to it since it got its first subscriber
+ * (a pattern: the publishes it matched). Valid during the callback. */
+typedef struct jl_registry_info {
+    const char *name;
+    size_t len;
+    size_t subscribers;
+    unsigned long long messages;
+} jl_registry_info_t;
+typedef void (*jl_registry_info_fn)(void *ud, const jl_registry_info_t *info);
+/* Calls cb for every name in ns, oldest first. cb must not change
+ * subscriptions. */
+void jl_registry_each_info(const jl_registry_t *reg, jl_ns_t ns, jl_registry_info_fn cb, void *ud);
 
 #endif

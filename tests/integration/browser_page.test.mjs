@@ -221,3 +221,99 @@ describe('the built-in page', { skip: exe ? false : 'chromium not installed (apt
     await finish(page, 'event-types');
   });
 });
+
+// The live channel list (GET /channels, with --metrics): the page shows each
+// name with subscribers on the node, how many (SSE streams and RESP clients
+// alike), and the rate it computes from two polls; behind
+// --metrics-token-file it asks for the token; without --metrics it says how
+// to turn the list on.
+describe('the built-in page: live channels', { skip: exe ? false : 'chromium not installed (apt-get install -y chromium)' }, () => {
+  let browser;
+  before(async () => { browser = await withTimeout(launchChromium({ args: ['--disable-quic', '--no-first-run'] }), 40000, 'launch chromium'); });
+  after(async () => { await withTimeout(browser?.close() ?? Promise.resolve(), 10000, 'close chromium').catch(() => {}); });
+
+  const row = (page, name) => page.evaluate((n) => {
+    const tr = [...document.querySelectorAll('#channels tbody tr')].find((r) => r.dataset.name === n);
+    return tr ? { kind: tr.dataset.kind, subscribers: Number(tr.querySelector('.subscribers').textContent),
+      rate: tr.querySelector('.rate').textContent, messages: Number(tr.querySelector('.messages').textContent) } : null;
+  }, name);
+
+  test('subscribers and message rates, SSE and RESP, channels and patterns', { timeout: 90000 }, async () => {
+    const { SseClient, RawClient } = await import('./lib/harness.mjs');
+    const srv = await startJugglite({ args: ['--metrics', '--allow-patterns'] });
+    const open = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await SseClient.open(srv.ssePort, '/stream?channel=live');
+        await s.waitComments(1);
+        open.push(s);
+      }
+      const r = await RawClient.connect(srv.respPort);
+      open.push(r);
+      await r.call(['SUBSCRIBE', 'live']);
+      const p = await RawClient.connect(srv.respPort);
+      open.push(p);
+      await p.call(['PSUBSCRIBE', 'li*']);
+      const page = await browser.newPage();
+      page.errors = [];
+      page.on('pageerror', (e) => page.errors.push(e.message));
+      await page.goto(`http://127.0.0.1:${srv.ssePort}/`);
+      await page.waitForFunction(() => !document.getElementById('channels').hidden, null, { timeout: 20000 });
+      // publish on, poll after poll, until the page shows a rate
+      let sent = 0;
+      const deadline = Date.now() + 40000;
+      let got = null;
+      while (Date.now() < deadline) {
+        for (let i = 0; i < 5; i++, sent++) assert.equal(await publish(srv.respPort, 'live', `m${sent}`), 4);
+        await sleep(200);
+        got = await row(page, 'live');
+        if (got && Number(got.rate) > 0) break;
+      }
+      assert.ok(got && Number(got.rate) > 0, `a rate for live: ${JSON.stringify(got)}`);
+      assert.equal(got.kind, 'channel');
+      assert.equal(got.subscribers, 3, 'two SSE streams and a RESP client');
+      assert.ok(got.messages > 0 && got.messages <= sent, `${got.messages} of ${sent}`);
+      const pat = await row(page, 'li*');
+      assert.deepEqual([pat.kind, pat.subscribers], ['pattern', 1]);
+      assert.match(await page.textContent('#channels-note'), /^2 names with subscribers on this node/);
+      assert.equal(await page.isVisible('#channels-form'), false, 'no token asked for without --metrics-token-file');
+      // the JSON the page reads
+      const doc = JSON.parse((await httpRequest(srv.ssePort, { path: '/channels' })).body.toString());
+      assert.deepEqual([doc.channels, doc.patterns, doc.list[0].name, doc.list[0].subscribers], [1, 1, 'live', 3]);
+      await page.screenshot({ path: path.join(SHOTS, 'page-live-channels.png'), fullPage: true });
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      for (const c of open) c.close();
+      await srv.stop();
+    }
+  });
+
+  test('behind --metrics-token-file: the page asks for the token; without --metrics: how to turn it on', { timeout: 60000 }, async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-page-'));
+    writeFileSync(path.join(dir, 'token'), 'live-token\n');
+    const srv = await startJugglite({ args: ['--metrics', '--metrics-token-file', path.join(dir, 'token')] });
+    const plain = await startJugglite();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${srv.ssePort}/`);
+      await page.waitForFunction(() => !document.getElementById('channels-form').hidden, null, { timeout: 20000 });
+      assert.equal(await page.isVisible('#channels-token'), true);
+      assert.equal((await httpRequest(srv.ssePort, { path: '/channels' })).status, 401);
+      await page.fill('#channels-token', 'live-token');
+      await page.click('#channels-form button');
+      await page.waitForFunction(() => !document.getElementById('channels').hidden, null, { timeout: 20000 });
+      assert.match(await page.textContent('#channels-note'), /No channel has a subscriber/);
+      await page.goto(`http://127.0.0.1:${plain.ssePort}/`);
+      await page.waitForFunction(() => /--metrics/.test(document.getElementById('channels-note').textContent), null, { timeout: 20000 });
+      assert.equal((await httpRequest(plain.ssePort, { path: '/channels' })).status, 404);
+      await page.close();
+    } finally {
+      await srv.stop();
+      await plain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
