@@ -89,7 +89,7 @@ typedef enum {
     WAIT_SCRIPT,            /* FUNCTION LOAD of the shared history's library */
     WAIT_READ,              /* a stream's resume read */
     WAIT_CATCHUP,           /* the bridge's own read when its link came up */
-    WAIT_COUNT              /* a count question's PUBLISH (upstream_count.h) */
+    WAIT_COUNT              /* the PUBSUB NUMSUB before a count question (upstream_count.h) */
 } wait_kind_t;
 
 /* One command waiting for its reply, in send order. */
@@ -530,7 +530,6 @@ static void on_count_message(jl_upstream_t *u, const jl_resp_value_t *chan,
     }
     jl_buf_free(&answer);
 }
-
 
 /* ---- the shared history (upstream_history.h) ---- */
 
