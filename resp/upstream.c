@@ -59,6 +59,8 @@
 #include "resp/resp_writer.h"
 #include "resp/upstream_count.h"
 #include "resp/upstream_history.h"
+#include "resp/upstream_presence.h"
+#include "server/lifecycle.h"
 #include "server/glob.h"
 #include "server/history.h"
 #include "server/htable.h"
@@ -89,7 +91,8 @@ typedef enum {
     WAIT_SCRIPT,            /* FUNCTION LOAD of the shared history's library */
     WAIT_READ,              /* a stream's resume read */
     WAIT_CATCHUP,           /* the bridge's own read when its link came up */
-    WAIT_COUNT              /* the PUBSUB NUMSUB before a count question (upstream_count.h) */
+    WAIT_COUNT,             /* the PUBSUB NUMSUB before a count question (upstream_count.h) */
+    WAIT_PRESENCE           /* the presence library's load and calls (upstream_presence.h) */
 } wait_kind_t;
 
 /* One command waiting for its reply, in send order. */
@@ -186,6 +189,13 @@ struct jl_upstream {
     int gap_due;            /* the link was up, then lost: announce a gap once back */
     int draining;           /* shutting down: the link stays until publishers are answered */
     jl_upc_t counts;        /* JUGGLITE NUMSUB questions in flight */
+    /* cluster occupancy (upstream_presence.h), with --lifecycle-events */
+    jl_upp_t presence;      /* changes not sent yet */
+    int presence_on;        /* the library is loaded and our set synced on this link */
+    int presence_failed;    /* the upstream refused it on this link */
+    int presence_warned;    /* ... and the log said so (once) */
+    double presence_renew;  /* when to renew our key next */
+    ev_timer presence_soon; /* sends the changes on the next loop iteration */
     jl_buf_t count_chan;    /* scratch: a count answer's channel */
     /* INFO */
     unsigned long long reconnects, messages_in, messages_out, publishes_dropped;
@@ -317,6 +327,13 @@ static void upstream_on_watch(void *ud, jl_ns_t ns, const char *name, size_t len
     jl_upstream_t *u = ud;
     up_name_t *n = name_get(u, ns, name, len);
 
+    /* Sent from the tick (not from inside the registry); before the link is
+     * up, the sync at the next connection says it all. */
+    if (u->presence_on && !jl_lifecycle_reserved(name, len)) {
+        jl_upp_push(&u->presence, ns, name, len, added);
+        if (!ev_is_active(&u->presence_soon))
+            ev_timer_start(u->srv->loop, &u->presence_soon);
+    }
     n->local = (uint8_t)added;
     if (added) {
         linger_stop(u, n);      /* a page reload: the subscription never left */
@@ -529,6 +546,86 @@ static void on_count_message(jl_upstream_t *u, const jl_resp_value_t *chan,
         fifo_push(u, WAIT_PUBLISH, NULL, NULL);
     }
     jl_buf_free(&answer);
+}
+
+/* ---- cluster occupancy (upstream_presence.h) ---- */
+
+static double presence_ttl(const jl_upstream_t *u) { return u->srv->cfg->presence_ttl; }
+
+/* Loads the library and hands Redis our whole set: at each connection, and
+ * when --lifecycle-events is turned on by a reload. */
+static void presence_start(jl_upstream_t *u)
+{
+    jl_upp_clear(&u->presence);
+    u->cmd.len = 0;
+    jl_upp_load_command(&u->cmd);
+    send_encoded(u);
+    fifo_push(u, WAIT_PRESENCE, NULL, NULL);
+    u->cmd.len = 0;
+    jl_upp_sync_command(&u->cmd, u->srv->reg, u->srv->run_id, presence_ttl(u));
+    send_encoded(u);
+    fifo_push(u, WAIT_PRESENCE, NULL, NULL);
+    u->presence_on = 1;
+    u->presence_renew = now_of(u) + presence_ttl(u) / 3;
+}
+
+/* Lets go of every name at once (a clean exit, events turned off). */
+static void presence_stop(jl_upstream_t *u)
+{
+    if (!u->presence_on)
+        return;
+    u->presence_on = 0;
+    jl_upp_clear(&u->presence);
+    if (!connected(u))
+        return;
+    u->cmd.len = 0;
+    jl_upp_gone_command(&u->cmd, u->srv->run_id);
+    send_encoded(u);
+    fifo_push(u, WAIT_PRESENCE, NULL, NULL);
+}
+
+/* What changed since the last call, in batches. */
+static void presence_send(jl_upstream_t *u)
+{
+    while (u->presence_on && u->state == ST_UP) {
+        u->cmd.len = 0;
+        if (jl_upp_change_command(&u->cmd, &u->presence, u->srv->run_id, presence_ttl(u)) == 0)
+            break;
+        send_encoded(u);
+        fifo_push(u, WAIT_PRESENCE, NULL, NULL);
+    }
+}
+
+/* The iteration after a change (never from inside the registry's
+ * callbacks): the sooner Redis knows, the narrower the window in which
+ * two nodes' changes cross. */
+static void presence_on_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    presence_send(JL_CONTAINER_OF(w, jl_upstream_t, presence_soon));
+}
+
+/* From the tick, while up: events turned on or off by a reload, anything
+ * left to send, the key renewed (and the sweep of nodes that died) a third
+ * of the ttl before it expires. */
+static void presence_tick(jl_upstream_t *u, double now)
+{
+    int want = u->srv->cfg->lifecycle_events && !u->presence_failed;
+    if (want && !u->presence_on)
+        presence_start(u);
+    else if (!want && u->presence_on)
+        presence_stop(u);
+    if (!u->presence_on)
+        return;
+    presence_send(u);
+    if (now < u->presence_renew)
+        return;
+    u->presence_renew = now + presence_ttl(u) / 3;
+    u->cmd.len = 0;
+    jl_upp_alive_command(&u->cmd, u->srv->run_id, presence_ttl(u));
+    send_encoded(u);
+    fifo_push(u, WAIT_PRESENCE, NULL, NULL);
 }
 
 /* ---- the shared history (upstream_history.h) ---- */
@@ -789,6 +886,9 @@ static void drop_link(jl_upstream_t *u)
     u->synced = 0;
     u->shared = 0;
     u->library_due = 0;
+    u->presence_on = 0;         /* the next connection syncs all of it */
+    u->presence_failed = 0;
+    jl_upp_clear(&u->presence);
     u->pend.left = 0;
     if (u->catching) {
         jl_hist_id_t none = {0, 0};
@@ -904,6 +1004,9 @@ static void link_on_connected(jl_conn_t *c)
     send_hello(u);
     send_history_setup(u);
     send_count_setup(u);
+    u->presence_on = 0;
+    if (u->srv->cfg->lifecycle_events && !u->presence_failed)
+        presence_start(u);
     resubscribe_all(u);
     send_catchup(u);
 }
@@ -1279,6 +1382,24 @@ static int on_catchup_reply(jl_upstream_t *u, const jl_resp_value_t *v)
     return JL_OK;
 }
 
+/* The presence library refused (an upstream without Redis Functions, a
+ * jugglite hub): cluster occupancy is off on this link, said once. */
+static int on_presence_reply(jl_upstream_t *u, const jl_resp_value_t *v)
+{
+    fifo_pop(u);
+    if (!is_error(v))
+        return JL_OK;
+    if (!u->presence_warned)
+        jl_log_warn("upstream %s: no cluster occupancy events (%.*s; Redis 7 or later is "
+                    "needed); each node still reports its own", u->url.where,
+                    (int)(v->len > 120 ? 120 : v->len), v->str);
+    u->presence_failed = 1;
+    u->presence_warned = 1;
+    u->presence_on = 0;
+    jl_upp_clear(&u->presence);
+    return JL_OK;
+}
+
 /* PUBSUB NUMSUB jugglite:numsub: [name, count], or an error. */
 static int on_count_reply(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
 {
@@ -1318,6 +1439,8 @@ static int on_value(jl_upstream_t *u, const jl_resp_value_t *v, fault_t *f)
         return on_catchup_reply(u, v);
     case WAIT_COUNT:
         return on_count_reply(u, v, f);
+    case WAIT_PRESENCE:
+        return on_presence_reply(u, v);
     case WAIT_PING:
         if (v->type == JL_RESP_ERROR)
             jl_log_warn("upstream %s: PING answered %.*s", u->url.where, (int)v->len, v->str);
@@ -1377,6 +1500,7 @@ static void upstream_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     jl_upc_tick(&u->counts, now);
     if (u->state != ST_UP)
         return;
+    presence_tick(u, now);
     waiter_t *oldest = fifo_peek(u);
     if (oldest && now - oldest->sent > REPLY_TIMEOUT) {
         lost(u, "no reply for %.0f s", now - oldest->sent);
@@ -1541,6 +1665,8 @@ static void relay_info(const jl_relay_t *r, jl_buf_t *out)
 /* Lets go of the link for good and answers whoever still waits. */
 static void relay_finish(jl_upstream_t *u, const char *why)
 {
+    presence_stop(u);
+    ev_timer_stop(u->srv->loop, &u->presence_soon);
     if (u->link && connected(u))
         jl_conn_flush(&u->link->conn);
     ev_timer_stop(u->srv->loop, &u->tick);
@@ -1614,6 +1740,8 @@ jl_upstream_t *jl_upstream_new(jl_server_t *srv, const char *url)
     jl_list_init(&u->on_patterns);
     u->held_tail = &u->held;
     jl_upc_init(&u->counts);
+    jl_upp_init(&u->presence);
+    ev_timer_init(&u->presence_soon, presence_on_soon, 0, 0);
     u->history = srv->cfg->history_size > 0;
     jl_random_bytes(u->key, sizeof u->key);
     jl_rng_seed(&u->rng);
@@ -1656,6 +1784,7 @@ void jl_upstream_free(jl_upstream_t *u)
     free(u->pend.chan);
     jl_buf_free(&u->cmd);
     jl_buf_free(&u->count_chan);
+    jl_upp_clear(&u->presence);
     jl_redis_url_free(&u->url);
     jl_tls_free(u->tls);
     free(u);

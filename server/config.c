@@ -238,6 +238,9 @@ static const opt_t options[] = {
     {.name = "upstream-backoff-max", .kind = OPT_DOUBLE, .at = FIELD(upstream_backoff_max),
      .def = "10", .dmin = 0.001,
      .metavar = "S", .help = "longest reconnect delay"},
+    {.name = "presence-ttl", .kind = OPT_DOUBLE, .at = FIELD(presence_ttl), .def = "30",
+     .dmin = 1,
+     .metavar = "S", .help = "a bridged node silent this long is gone"},
 
     {.heading = "",
      .name = "config", .kind = OPT_STRING, .at = FIELD(config_file),

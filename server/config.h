@@ -82,6 +82,7 @@ typedef struct jl_config {
     char *upstream_ca, *upstream_cert, *upstream_key;   /* rediss:// */
     char *upstream_password;    /* read from upstream_password_file; overrides the URL's */
     double upstream_linger;
+    double presence_ttl;        /* bridged, --lifecycle-events: a node silent this long is gone */
     double upstream_backoff_min;
     double upstream_backoff_max;
     /* misc */

@@ -60,11 +60,12 @@ void jl_lifecycle_emit(jl_lifecycle_t *lc, const char *event, const char *payloa
 }
 
 void jl_lifecycle_occupancy(jl_lifecycle_t *lc, const char *node, int ns, const char *name,
-                            size_t len, int added)
+                            size_t len, int added, const char *scope)
 {
     static const char *const kinds[] = {"channel", "pattern", "shard"};
     const char *kind = ns >= 0 && ns < (int)JL_ARRAY_LEN(kinds) ? kinds[ns] : "channel";
-    json_t *o = json_pack("{s:s, s:s%, s:s}", "node", node, "name", name, len, "kind", kind);
+    json_t *o = json_pack("{s:s, s:s%, s:s, s:s}", "node", node, "name", name, len, "kind", kind,
+                          "scope", scope);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text)
         jl_lifecycle_emit(lc, added ? "occupied" : "vacated", text, strlen(text));

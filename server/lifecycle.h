@@ -45,10 +45,12 @@ void jl_lifecycle_fini(jl_lifecycle_t *lc);
 /* Queues payload (JSON text, copied) for JL_LIFECYCLE_PREFIX + event. */
 void jl_lifecycle_emit(jl_lifecycle_t *lc, const char *event, const char *payload, size_t len);
 /* "occupied" / "vacated" for a name of namespace ns (jl_ns_t) getting its
- * first subscriber on this node (added) or losing its last; node: the
- * server's run id. Queued like every event. */
+ * first subscriber (added) or losing its last; node: the server's run id;
+ * scope: "node" (on this node), or "cluster" (anywhere: a single node is
+ * its whole cluster; bridged nodes have Redis say it, see
+ * resp/upstream_presence.h). Queued like every event. */
 void jl_lifecycle_occupancy(jl_lifecycle_t *lc, const char *node, int ns, const char *name,
-                            size_t len, int added);
+                            size_t len, int added, const char *scope);
 /* Publishes everything queued through srv's relay, oldest first. */
 void jl_lifecycle_flush(jl_server_t *srv);
 /* A protocol's own words for a close (jl_conn_close's 'why') and the

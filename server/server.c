@@ -508,14 +508,19 @@ static void make_run_id(char out[41])
 
 /* ---- lifecycle ---- */
 
-/* Occupancy, node-local: "occupied" when a channel, pattern or shard
- * channel gets its first subscriber here, "vacated" when its last leaves;
- * the lifecycle's own names are not reported (a watcher would watch itself). */
+/* Occupancy: "occupied" when a channel, pattern or shard channel gets its
+ * first subscriber here, "vacated" when its last leaves (scope "node"); the
+ * lifecycle's own names are not reported (a watcher would watch itself). */
 static void on_watch(void *ud, jl_ns_t ns, const char *name, size_t len, int added)
 {
     jl_server_t *srv = ud;
-    if (srv->cfg->lifecycle_events && !jl_lifecycle_reserved(name, len))
-        jl_lifecycle_occupancy(&srv->lifecycle, srv->run_id, ns, name, len, added);
+    if (srv->cfg->lifecycle_events && !jl_lifecycle_reserved(name, len)) {
+        jl_lifecycle_occupancy(&srv->lifecycle, srv->run_id, ns, name, len, added, "node");
+        /* Alone, this node is the cluster; a bridge's cluster events come
+         * from the upstream. */
+        if (jl_relay_health(srv->relay) < 0)
+            jl_lifecycle_occupancy(&srv->lifecycle, srv->run_id, ns, name, len, added, "cluster");
+    }
     if (srv->watch)
         srv->watch(srv->watch_ud, ns, name, len, added);
 }

@@ -186,15 +186,20 @@ test('occupancy: a name\'s first subscriber on the node and its last leaving, SS
     await r.readFrames(2, 5000);
     await r.send(['PSUBSCRIBE', 'pat*']);
     await r.readFrames(1, 5000);
-    await until(() => w.got.filter((e) => e.channel === '__jugglite__:occupied').length === 3, 'three names occupied');
+    await until(() => w.got.filter((e) => e.channel === '__jugglite__:occupied').length === 6, 'three names occupied (node and cluster)');
     s1.close();
     s2.close();
     await r.send(['UNSUBSCRIBE']);
     await r.readFrames(2, 5000);
     await r.send(['PUNSUBSCRIBE']);
     await r.readFrames(1, 5000);
-    await until(() => w.got.filter((e) => e.channel === '__jugglite__:vacated').length === 3, 'three names vacated');
-    const events = w.got.filter((e) => /^__jugglite__:(occupied|vacated)$/.test(e.channel));
+    await until(() => w.got.filter((e) => e.channel === '__jugglite__:vacated').length === 6, 'three names vacated (node and cluster)');
+    const all = w.got.filter((e) => /^__jugglite__:(occupied|vacated)$/.test(e.channel));
+    // One node is its own cluster: each change as scope node, then cluster
+    const strip = ({ scope, ...rest }) => rest;
+    assert.deepEqual(all.filter((e, i) => i % 2 === 1).map(strip), all.filter((e, i) => i % 2 === 0).map(strip));
+    assert.deepEqual(all.map((e) => e.scope), all.map((e, i) => (i % 2 ? 'cluster' : 'node')));
+    const events = all.filter((e) => e.scope === 'node');
     const names = (kind) => events.filter((e) => e.channel === `__jugglite__:${kind}`).map((e) => `${e.kind}:${e.name}`).sort();
     assert.deepEqual(names('occupied'), ['channel:occ', 'channel:resp-only', 'pattern:pat*']);
     assert.deepEqual(names('vacated'), ['channel:occ', 'channel:resp-only', 'pattern:pat*']);

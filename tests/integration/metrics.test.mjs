@@ -120,16 +120,17 @@ describe('metrics: lifecycle events', () => {
     try {
       let m = parse((await scrape(srv.ssePort)).text);
       assert.equal(m.get('jugglite_lifecycle_events_total'), 0);
-      // occupied x, connect (SSE); connect (RESP), occupied y; then the
-      // RESP client's disconnect and vacated y, x after the stream's close
+      // occupied x (node, cluster: one node is its cluster), connect (SSE);
+      // occupied y (both), connect (RESP); then the RESP client's disconnect
+      // and vacated y (both), the stream's disconnect and vacated x (both)
       const s = await SseClient.open(srv.ssePort, '/stream?channel=x');
       await s.waitBody((t) => t.includes('\n'));
       const r = await RawClient.connect(srv.respPort);
       await r.call(['SUBSCRIBE', 'y']);
-      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 4, 'four events');
+      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 6, 'six events');
       r.close();
       s.close();
-      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 8, 'eight events');
+      await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 12, 'twelve events');
       m = parse((await scrape(srv.ssePort)).text);
       assert.equal(m.get('jugglite_lifecycle_events_dropped_total'), 0);
     } finally {

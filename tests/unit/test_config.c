@@ -251,6 +251,7 @@ static void assert_configs_equal(const jl_config_t *a, const jl_config_t *b)
     assert_true(a->upstream_linger == b->upstream_linger);
     assert_true(a->upstream_backoff_min == b->upstream_backoff_min);
     assert_true(a->upstream_backoff_max == b->upstream_backoff_max);
+    assert_true(a->presence_ttl == b->presence_ttl);
     assert_int_equal(a->log_level, b->log_level);
     assert_int_equal(a->log_format, b->log_format);
 }
@@ -308,6 +309,7 @@ static void test_config_defaults(void **state)
     assert_true(c->upstream_linger == 30);
     assert_true(c->upstream_backoff_min == 0.1);
     assert_true(c->upstream_backoff_max == 10);
+    assert_true(c->presence_ttl == 30);
     assert_int_equal(c->log_level, JL_LOG_INFO);
     assert_int_equal(c->log_format, JL_LOG_TEXT);
     parsed_free(&p);
@@ -360,7 +362,7 @@ static const char *const every_option[] = {
     "--flush-slice", "17", "--history-size", "5", "--history-bytes", "2kb",
     "--history-age", "9.5", "--history-memory", "3mb", "--history-file", "/tmp/h",
     "--upstream", "redis://h:1", "--upstream-pass-file", "/run/up.pass", "--upstream-linger", "12", "--upstream-backoff-min", "0.5",
-    "--upstream-backoff-max", "20", "--config", "/dev/null", "--log-level", "debug", "--log-format", "json", "--log-file", "/dev/null", NULL,
+    "--upstream-backoff-max", "20", "--presence-ttl", "7", "--config", "/dev/null", "--log-level", "debug", "--log-format", "json", "--log-file", "/dev/null", NULL,
 };
 
 static void test_config_every_option_lands_in_its_field(void **state)
@@ -445,6 +447,7 @@ static void test_config_every_option_lands_in_its_field(void **state)
     assert_true(c->upstream_linger == 12);
     assert_true(c->upstream_backoff_min == 0.5);
     assert_true(c->upstream_backoff_max == 20);
+    assert_true(c->presence_ttl == 7);
     assert_int_equal(c->log_level, JL_LOG_DEBUG);
     assert_int_equal(c->log_format, JL_LOG_JSON);
     parsed_free(&p);
@@ -489,7 +492,7 @@ static void test_config_help_is_aligned(void **state)
         }
         s += len + (s[len] == '\n');
     }
-    assert_int_equal(options, 73);
+    assert_int_equal(options, 74);
     assert_non_null(strstr(help, "\nRESP (Redis protocol) listener:\n  --resp-address ADDR "));
     assert_non_null(strstr(help, "\n\nSSE (HTTP) listener:\n  -a, --address ADDR "));
     assert_non_null(strstr(help, "\n\nLimits:\n  --max-conns N "));
@@ -641,6 +644,7 @@ static void test_config_double_bounds(void **state)
         {"upstream-linger", "-0.001", "0"},
         {"upstream-backoff-min", "0.000999", "0.001"},
         {"upstream-backoff-max", "0.000999", "0.001"},
+        {"presence-ttl", "0.999", "1"},
     };
     for (size_t i = 0; i < JL_ARRAY_LEN(rows); i++) {
         expect_invalid(rows[i].name, rows[i].below);

@@ -1,0 +1,130 @@
+// presence_bridged.test.mjs -- occupancy across bridged nodes (scope
+// "cluster"), against real binaries and a real redis-server: a name's first
+// subscriber anywhere and its last one leaving are one event each, whatever
+// node they are on and whichever node's app watches; a node that dies
+// (SIGKILL) without a word has its names vacated once its --presence-ttl
+// passes; a clean exit lets go at once; node events (scope "node") still
+// come from each node; a single node says both.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startJugglite, startRedis, RawClient, SseClient, decodeAll, until, sleep, cleanupAll } from './lib/harness.mjs';
+
+after(cleanupAll);
+const T = { timeout: 120000 };
+const WAIT = 30000;
+
+async function watcher(port) {
+  const c = await RawClient.connect(port);
+  await c.send(['PSUBSCRIBE', '__jugglite__:*']);
+  await c.readFrames(1, 5000);
+  const got = [];
+  (async () => {
+    for (;;) {
+      let frame;
+      try { frame = await c.readFrames(1, 3600000); } catch { return; }
+      for (const f of decodeAll(frame)) {
+        if (Array.isArray(f) && String(f[0]) === 'pmessage') got.push({ channel: String(f[2]), ...JSON.parse(String(f[3])) });
+      }
+    }
+  })();
+  return { c, got };
+}
+
+const up = async (port) => until(async () => {
+  const c = await RawClient.connect(port);
+  try { return /upstream_state:up/.test(String(decodeAll(await c.call(['INFO', 'upstream']))[0])); } finally { c.close(); }
+}, 'the node bridged', WAIT);
+
+test('cluster occupancy: the first subscriber anywhere and the last, one event each; a dead node is vacated after --presence-ttl', T, async () => {
+  const redis = await startRedis();
+  const args = ['--upstream', `redis://127.0.0.1:${redis.port}`, '--lifecycle-events', '--presence-ttl', '2'];
+  const a = await startJugglite({ args });
+  const b = await startJugglite({ args });
+  const open = [];
+  try {
+    await up(a.respPort);
+    await up(b.respPort);
+    const w = await watcher(a.respPort);
+    await sleep(300); // the watcher's pattern reaches Redis
+    const cluster = () => w.got.filter((e) => e.scope === 'cluster').map((e) => `${e.channel.slice(13)} ${e.kind}:${e.name}`);
+    const nodeOf = (what) => w.got.find((e) => e.scope === 'cluster' && `${e.channel.slice(13)} ${e.kind}:${e.name}` === what)?.node;
+    const runId = async (n) => {
+      const c = await RawClient.connect(n.respPort);
+      try { return /run_id:([0-9a-f]{40})/.exec(String(decodeAll(await c.call(['INFO', 'server']))[0]))[1]; } finally { c.close(); }
+    };
+    const [idA, idB] = [await runId(a), await runId(b)];
+
+    // x: first on A, then B too; A leaves (x still held on B), B leaves
+    const xa = await SseClient.open(a.ssePort, '/stream?channel=x');
+    await xa.waitComments(1);
+    await until(() => cluster().length === 1, 'x occupied', WAIT);
+    const xb = await SseClient.open(b.ssePort, '/stream?channel=x');
+    await xb.waitComments(1);
+    await until(() => w.got.some((e) => e.scope === 'node' && e.node === idB && e.name === 'x'), 'B\'s own occupied x', WAIT);
+    // ... and Redis knows B holds it (a node tells Redis on the next loop
+    // iteration: a close on A racing that would be a true vacated, then a
+    // true occupied; not what this step checks)
+    const rc = await RawClient.connect(redis.port);
+    open.push(rc);
+    await until(async () => Number(decodeAll(await rc.call(['SISMEMBER', 'jugglite:occ:channel:x', idB]))[0]) === 1, 'Redis knows B holds x', WAIT);
+    xa.close();
+    await until(() => w.got.some((e) => e.scope === 'node' && e.node === idA && e.channel.endsWith('vacated')), 'A\'s own vacated x', WAIT);
+    await sleep(1500); // a tick or more: nothing for the cluster
+    assert.deepEqual(cluster(), ['occupied channel:x']);
+    assert.equal(nodeOf('occupied channel:x'), idA);
+    xb.close();
+    await until(() => cluster().length === 2, 'x vacated', WAIT);
+    assert.deepEqual(cluster(), ['occupied channel:x', 'vacated channel:x']);
+    assert.equal(nodeOf('vacated channel:x'), idB);
+
+    // y, a RESP subscriber on B, then B is killed: vacated after the ttl, once
+    const yb = await RawClient.connect(b.respPort);
+    open.push(yb);
+    await yb.call(['PSUBSCRIBE', 'y*']);
+    await until(() => cluster().length === 3, 'y* occupied', WAIT);
+    assert.equal(cluster()[2], 'occupied pattern:y*');
+    process.kill(b.proc.pid, 'SIGKILL');
+    await until(() => cluster().length === 4, 'y* vacated after B died', WAIT);
+    assert.equal(cluster()[3], 'vacated pattern:y*');
+    assert.equal(nodeOf('vacated pattern:y*'), idB, 'in the name of the node that held it');
+
+    // z on a third node that exits cleanly: vacated at once (no ttl to wait)
+    const c = await startJugglite({ args: ['--upstream', `redis://127.0.0.1:${redis.port}`, '--lifecycle-events', '--presence-ttl', '600'] });
+    await up(c.respPort);
+    const zc = await SseClient.open(c.ssePort, '/stream?channel=z');
+    await zc.waitComments(1);
+    await until(() => cluster().length === 5, 'z occupied', WAIT);
+    await c.stop();
+    await until(() => cluster().length === 6, 'z vacated by the clean exit', WAIT);
+    assert.deepEqual(cluster().slice(4), ['occupied channel:z', 'vacated channel:z']);
+    zc.close();
+
+    // Redis keeps nothing of a node that is gone
+    const r = await RawClient.connect(redis.port);
+    open.push(r);
+    const keys = decodeAll(await r.call(['KEYS', 'jugglite:occ*']))[0].map(String);
+    assert.deepEqual(keys, [], `left in Redis: ${keys}`);
+    w.c.close();
+  } finally {
+    for (const x of open) x.close();
+    await a.stop();
+    await b.stop().catch(() => {});
+    await redis.stop();
+  }
+});
+
+test('a single node is its own cluster: each transition as scope node and scope cluster', T, async () => {
+  const srv = await startJugglite({ args: ['--lifecycle-events'] });
+  try {
+    const w = await watcher(srv.respPort);
+    const s = await SseClient.open(srv.ssePort, '/stream?channel=solo');
+    await s.waitComments(1);
+    s.close();
+    await until(() => w.got.filter((e) => e.channel.endsWith('vacated')).length === 2, 'both vacated', WAIT);
+    const occ = w.got.filter((e) => /occupied|vacated/.test(e.channel)).map((e) => `${e.channel.slice(13)} ${e.scope} ${e.name}`);
+    assert.deepEqual(occ, ['occupied node solo', 'occupied cluster solo', 'vacated node solo', 'vacated cluster solo']);
+    w.c.close();
+  } finally {
+    await srv.stop();
+  }
+});
