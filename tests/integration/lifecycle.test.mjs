@@ -18,29 +18,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startJugglite, startRedis, RawClient, SseClient, decodeAll, until, sleep, cleanupAll } from './lib/harness.mjs';
+import { watchLifecycle } from './lib/lifecycle.mjs';
 
 after(cleanupAll);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-lifecycle-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const T = { timeout: 60000 };
 
-/** A RESP client on __jugglite__:* collecting {channel, event} in order. */
-async function watcher(port) {
-  const c = await RawClient.connect(port);
-  await c.send(['PSUBSCRIBE', '__jugglite__:*']);
-  await c.readFrames(1, 5000);
-  const got = [];
-  const pump = (async () => {
-    for (;;) {
-      let frame;
-      try { frame = await c.readFrames(1, 3600000); } catch { return; }
-      for (const f of decodeAll(frame)) {
-        if (Array.isArray(f) && String(f[0]) === 'pmessage') got.push({ channel: String(f[2]), ...JSON.parse(String(f[3])) });
-      }
-    }
-  })();
-  return { c, got, pump, close: () => c.close() };
-}
+const watcher = (port) => watchLifecycle(port);
 
 const disconnects = (w) => w.got.filter((e) => e.channel === '__jugglite__:disconnect');
 

@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startJugglite, RawClient, decodeAll, until, sleep, withTimeout, cleanupAll } from './lib/harness.mjs';
 import { chromiumPath, launchChromium } from './lib/browser.mjs';
+import { watchLifecycle } from './lib/lifecycle.mjs';
 
 after(cleanupAll);
 const VG = Boolean(process.env.JL_VALGRIND);
@@ -35,28 +36,10 @@ const WAIT = 30000; // a deadline for each wait, never a measured time
 const CONNECT = '__jugglite__:connect';
 const DISCONNECT = '__jugglite__:disconnect';
 
-/** A RESP client on __jugglite__:* collecting {channel, ...event} in order. */
-async function watcher(port) {
-  const c = await RawClient.connect(port);
-  await c.send(['PSUBSCRIBE', '__jugglite__:*']);
-  await c.readFrames(1, WAIT);
-  const got = [];
-  (async () => {
-    for (;;) {
-      let frame;
-      try { frame = await c.readFrames(1, 3600000); } catch { return; }
-      for (const f of decodeAll(frame)) {
-        if (!Array.isArray(f) || String(f[0]) !== 'pmessage') continue;
-        const e = { channel: String(f[2]), ...JSON.parse(String(f[3])) };
-        // One node is its own cluster: each occupancy change also comes as
-        // scope "cluster" (presence_bridged.test.mjs checks those); the
-        // sequences here are the node's.
-        if (e.scope !== 'cluster') got.push(e);
-      }
-    }
-  })();
-  return { c, got, close: () => c.close() };
-}
+// One node is its own cluster: each occupancy change also comes as scope
+// "cluster" (presence_bridged.test.mjs checks those); the sequences here
+// are the node's.
+const watcher = (port) => watchLifecycle(port, { keep: (e) => e.scope !== 'cluster', timeout: WAIT });
 
 /** An event as compared: its node, peer and duration checked here and left
  *  out (they differ from run to run), an SSE disconnect's `events` count

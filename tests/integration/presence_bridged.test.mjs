@@ -8,27 +8,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startJugglite, startRedis, RawClient, SseClient, decodeAll, until, sleep, cleanupAll } from './lib/harness.mjs';
+import { watchLifecycle } from './lib/lifecycle.mjs';
 
 after(cleanupAll);
 const T = { timeout: 120000 };
 const WAIT = 30000;
 
-async function watcher(port) {
-  const c = await RawClient.connect(port);
-  await c.send(['PSUBSCRIBE', '__jugglite__:*']);
-  await c.readFrames(1, 5000);
-  const got = [];
-  (async () => {
-    for (;;) {
-      let frame;
-      try { frame = await c.readFrames(1, 3600000); } catch { return; }
-      for (const f of decodeAll(frame)) {
-        if (Array.isArray(f) && String(f[0]) === 'pmessage') got.push({ channel: String(f[2]), ...JSON.parse(String(f[3])) });
-      }
-    }
-  })();
-  return { c, got };
-}
+const watcher = (port) => watchLifecycle(port);
 
 const up = async (port) => until(async () => {
   const c = await RawClient.connect(port);
