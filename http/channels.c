@@ -45,7 +45,8 @@ void jl_channels_render(jl_buf_t *out, const jl_server_t *srv)
     size_t nchannels = rows.n;
     rows.kind = "pattern";
     jl_registry_each_info(srv->reg, JL_NS_PATTERN, add_row, &rows);
-    qsort(rows.r, rows.n, sizeof *rows.r, busiest_first);
+    if (rows.n > 1)
+        qsort(rows.r, rows.n, sizeof *rows.r, busiest_first);
 
     json_t *list = json_array();
     for (size_t i = 0; i < rows.n; i++) {
