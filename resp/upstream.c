@@ -1387,6 +1387,14 @@ static int on_catchup_reply(jl_upstream_t *u, const jl_resp_value_t *v)
 static int on_presence_reply(jl_upstream_t *u, const jl_resp_value_t *v)
 {
     fifo_pop(u);
+    if (text_is(v, "SWEPT") && u->presence_on) {
+        /* We hung past --presence-ttl and the others let our names go:
+         * hand them over again (those still held are occupied anew). */
+        jl_log_warn("upstream %s: this node was silent past --presence-ttl and counted as "
+                    "gone; its names are taken again", u->url.where);
+        presence_start(u);
+        return JL_OK;
+    }
     if (!is_error(v))
         return JL_OK;
     if (!u->presence_warned)

@@ -20,8 +20,10 @@
  * ttl ms, then (kind, name) pairs: the node's whole set, replacing what
  * Redis had (after a reconnect: what changed meanwhile is settled, with
  * events). jugglite_presence_alive: ARGV node, ttl ms: renews the node's
- * key, then sweeps: every node whose key expired (it died without a word)
- * lets go of its names, vacating those it was the last to hold.
+ * key, then sweeps: every node whose key expired (it died without a word,
+ * or hung) lets go of its names, vacating those it was the last to hold.
+ * _change and _alive answer SWEPT to a node that was swept so (it hung
+ * longer than the ttl and came back): it syncs its whole set again.
  * jugglite_presence_gone: ARGV node: a clean exit lets go at once.
  *
  * This file owns the library, the commands and the queue of changes not
