@@ -30,6 +30,6 @@ JL_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_
 
 CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DJL_FUZZ=ON >/dev/null
 cmake --build build/fuzz -j"$jobs"
-run_ctest build/fuzz -L fuzz
+run_ctest build/fuzz -L fuzz -j2
 
 exit $status

@@ -128,6 +128,12 @@ describe('metrics: lifecycle events', () => {
       const r = await RawClient.connect(srv.respPort);
       await r.call(['SUBSCRIBE', 'y']);
       await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 6, 'six events');
+      // the live channel list the built-in page polls (browser_page checks the page)
+      const doc = JSON.parse((await httpRequest(srv.ssePort, { path: '/channels' })).body.toString());
+      assert.match(doc.node, /^[0-9a-f]{40}$/);
+      assert.deepEqual([doc.channels, doc.patterns], [2, 0]);
+      assert.deepEqual(doc.list.map((c) => [c.name, c.kind, c.subscribers, c.messages]).sort(),
+        [['x', 'channel', 1, 0], ['y', 'channel', 1, 0]]);
       r.close();
       s.close();
       await until(async () => parse((await scrape(srv.ssePort)).text).get('jugglite_lifecycle_events_total') === 12, 'twelve events');
