@@ -45,6 +45,30 @@ static void histogram(jl_buf_t *o, const char *name, const char *help, const jl_
                   h->count);
 }
 
+/* Accepted client sockets by how they came in: a TCP listener, a TLS one
+ * (--tls-port, --resp-tls-port), a unix socket. Counted at the scrape: one
+ * walk of the connections, no bookkeeping on the hot path. */
+static void transports(jl_buf_t *o, const jl_server_t *srv)
+{
+    size_t tcp = 0, tls = 0, unix_ = 0;
+    JL_LIST_FOREACH(&srv->conns.all, it) {
+        const jl_conn_t *c = JL_CONTAINER_OF(it, jl_conn_t, all);
+        if (c->outgoing || c->transport)
+            continue;   /* the upstream link; an HTTP/2 stream (its socket is counted) */
+        if (c->ssl)
+            tls++;
+        else if (c->unix_socket)
+            unix_++;
+        else
+            tcp++;
+    }
+    family(o, "connections_by_transport", "gauge",
+           "Open client sockets, by listener kind: plain TCP, TLS, unix socket.");
+    jl_buf_printf(o, "jugglite_connections_by_transport{transport=\"tcp\"} %zu\n", tcp);
+    jl_buf_printf(o, "jugglite_connections_by_transport{transport=\"tls\"} %zu\n", tls);
+    jl_buf_printf(o, "jugglite_connections_by_transport{transport=\"unix\"} %zu\n", unix_);
+}
+
 static void connections(jl_buf_t *o, const jl_server_t *srv)
 {
     const jl_stats_t *st = &srv->stats;
@@ -55,6 +79,11 @@ static void connections(jl_buf_t *o, const jl_server_t *srv)
     gauge(o, "max_connections", "The --max-conns in force (capped by the open-files limit).",
           (double)srv->max_conns);
     gauge(o, "sse_streams", "Open SSE streams.", (double)st->sse_streams);
+    family(o, "sse_streams_by_protocol", "gauge", "Open SSE streams, by HTTP version.");
+    jl_buf_printf(o, "jugglite_sse_streams_by_protocol{protocol=\"http/1.1\"} %zu\n",
+                  st->sse_streams - st->sse_streams_h2);
+    jl_buf_printf(o, "jugglite_sse_streams_by_protocol{protocol=\"h2\"} %zu\n", st->sse_streams_h2);
+    transports(o, srv);
     counter(o, "connections_received_total", "Client connections accepted.",
             st->connections_received);
     counter(o, "connections_rejected_total", "Connections refused or shed over --max-conns.",

@@ -913,6 +913,8 @@ static jl_http_next_t start(jl_http_session_t *s, const jl_auth_decision_t *d)
         resume_send(s, &rs);
     jl_list_push(&s->http->streams, &s->stream);
     srv->stats.sse_streams++;
+    s->h2_stream = s->conn.parent != NULL;
+    srv->stats.sse_streams_h2 += s->h2_stream;
     srv->stats.sse_connections_received++;
     return JL_HTTP_STREAM;
 }
@@ -1001,6 +1003,7 @@ void jl_sse_stream_free(jl_http_session_t *s)
     if (jl_list_linked(&s->stream)) {
         jl_list_remove(&s->stream);
         srv->stats.sse_streams--;
+        srv->stats.sse_streams_h2 -= s->h2_stream;
     }
     if (s->longpoll) {
         ev_timer_stop(srv->loop, s->longpoll);

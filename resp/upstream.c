@@ -1397,6 +1397,13 @@ static int on_presence_reply(jl_upstream_t *u, const jl_resp_value_t *v)
     }
     if (!is_error(v))
         return JL_OK;
+    /* The upstream forgot the library (FUNCTION FLUSH, a failover to a
+     * replica without it): load it again and hand our set over again. */
+    static const char gone[] = "ERR Function not found";
+    if (u->presence_on && v->len >= sizeof gone - 1 && memcmp(v->str, gone, sizeof gone - 1) == 0) {
+        presence_start(u);
+        return JL_OK;
+    }
     if (!u->presence_warned)
         jl_log_warn("upstream %s: no cluster occupancy events (%.*s; Redis 7 or later is "
                     "needed); each node still reports its own", u->url.where,

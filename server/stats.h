@@ -24,6 +24,7 @@ typedef struct jl_stats {
     unsigned long long http_publishes;
     unsigned long long accept_errors;
     size_t sse_streams;                     /* gauge: open SSE streams */
+    size_t sse_streams_h2;                  /* gauge: of them, over HTTP/2 */
     size_t resp_clients;                    /* gauge: open RESP client connections */
     jl_histo_t publish_to_write;            /* seconds from a publish to a write that
                                                completes one of its events (one per write) */

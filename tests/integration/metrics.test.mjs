@@ -11,7 +11,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -141,6 +142,63 @@ describe('metrics: lifecycle events', () => {
       assert.equal(m.get('jugglite_lifecycle_events_dropped_total'), 0);
     } finally {
       await srv.stop();
+    }
+  });
+});
+
+describe('metrics: connections by transport, streams by HTTP version', () => {
+  test('plain TCP, TLS and a unix socket; HTTP/1.1 and HTTP/2 streams', T, async () => {
+    const { makeCerts } = await import('./lib/tls.mjs');
+    const { freePort } = await import('./lib/harness.mjs');
+    const tls = await import('node:tls');
+    const http2 = await import('node:http2');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jl-metrics-tls-'));
+    const certs = makeCerts(path.join(dir, 'certs'));
+    const tlsPort = await freePort();
+    const sock = path.join(dir, 'resp.sock');
+    const srv = await startJugglite({
+      args: ['--metrics', '--h2c', '--tls-port', String(tlsPort), '--tls-cert-file', certs.cert,
+        '--tls-key-file', certs.key, '--resp-socket', sock],
+      ready: [/RESP listening on (\S+):(\d+)/, /SSE listening on (\S+):(\d+)/, /SSE\/TLS listening/],
+    });
+    const open = [];
+    try {
+      const s1 = await SseClient.open(srv.ssePort, '/stream?channel=t');
+      await s1.waitBody((t) => t.includes('\n'));
+      open.push(s1);
+      const session = http2.connect(`http://127.0.0.1:${srv.ssePort}`);
+      open.push({ close: () => session.destroy() });
+      const req = session.request({ ':path': '/stream?channel=t' });
+      await new Promise((r) => req.once('data', r));
+      const t = tls.connect({ port: tlsPort, host: '127.0.0.1', ca: readFileSync(certs.ca), servername: 'localhost' });
+      open.push({ close: () => t.destroy() });
+      await new Promise((r, j) => { t.once('secureConnect', r); t.once('error', j); });
+      const u = net.connect(sock);
+      open.push({ close: () => u.destroy() });
+      await new Promise((r, j) => { u.once('connect', r); u.once('error', j); });
+      await until(async () => {
+        const m = parse((await scrape(srv.ssePort)).text);
+        // tcp: the HTTP/1.1 stream, the h2c connection (its stream is not a socket) and this scrape
+        return m.get('jugglite_connections_by_transport{transport="tcp"}') === 3 &&
+          m.get('jugglite_connections_by_transport{transport="tls"}') === 1 &&
+          m.get('jugglite_connections_by_transport{transport="unix"}') === 1 &&
+          m.get('jugglite_sse_streams_by_protocol{protocol="http/1.1"}') === 1 &&
+          m.get('jugglite_sse_streams_by_protocol{protocol="h2"}') === 1 &&
+          m.get('jugglite_sse_streams') === 2;
+      }, 'the counts by transport and by protocol', 30000);
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: (await scrape(srv.ssePort)).text });
+      assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+      for (const c of open) c.close();
+      await until(async () => {
+        const m = parse((await scrape(srv.ssePort)).text);
+        return m.get('jugglite_sse_streams_by_protocol{protocol="h2"}') === 0 &&
+          m.get('jugglite_connections_by_transport{transport="tls"}') === 0 &&
+          m.get('jugglite_connections_by_transport{transport="unix"}') === 0;
+      }, 'back to 0', 30000);
+    } finally {
+      for (const c of open) c.close();
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -97,6 +97,18 @@ test('cluster occupancy: the first subscriber anywhere and the last, one event e
     assert.deepEqual(cluster().slice(6), ['occupied channel:z', 'vacated channel:z']);
     zc.close();
 
+    // Redis forgets the library (FUNCTION FLUSH): the next call finds no
+    // function, and the node loads it again and hands its set over
+    const w2 = await RawClient.connect(redis.port);
+    open.push(w2);
+    const q = await SseClient.open(a.ssePort, '/stream?channel=q');
+    await q.waitComments(1);
+    await until(() => cluster().length === 9, 'q occupied', WAIT);
+    assert.match(String(decodeAll(await w2.call(['FUNCTION', 'FLUSH']))[0]), /OK/);
+    q.close();
+    await until(() => cluster().length === 10, 'q vacated after the library came back', WAIT);
+    assert.equal(cluster()[9], 'vacated channel:q');
+
     // Redis keeps nothing of a node that is gone
     const r = await RawClient.connect(redis.port);
     open.push(r);
