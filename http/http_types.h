@@ -122,6 +122,7 @@ typedef struct jl_http_session {
     uint8_t over_cap;           /* accepted at --max-conns: shed it */
     uint8_t served;             /* input was read as HTTP/1.1: too late for HTTP/2 */
     uint8_t h2_stream;          /* an SSE stream over HTTP/2, counted as such in the stats */
+    uint8_t lifecycle_ok;       /* may read __jugglite__:* (granted by name: sse_stream.c) */
     struct jl_h2 *h2;           /* HTTP/2 on this connection (http_session.c), or NULL */
     uint32_t ignored;           /* bytes received on a stream after its head */
     /* the stream (sse_stream.c) */

@@ -186,6 +186,10 @@ static int stream_deliver(jl_sink_t *sink, jl_msg_t *msg)
     jl_http_session_t *s = JL_CONTAINER_OF(sink, jl_http_session_t, sink);
     if (s->conn.closing)
         return 0;
+    /* Who else is connected is not for every browser: a pattern that
+     * happens to match the lifecycle channels does not reach them. */
+    if (msg->pattern && !s->lifecycle_ok && jl_lifecycle_reserved(msg->chan, msg->chan_len))
+        return 0;
     if (s->wait && s->wait->from) {
         hold_event(s->wait, event_frame(s->http, msg), msg);
         return 1;
@@ -307,9 +311,26 @@ static void collect_item(void *ud, const char *item, size_t len)
         jl_buf_append_str(&c->tmp, cfg->namespace_);
     jl_buf_append(&c->tmp, item, len);
     const char *name = c->tmp.data ? c->tmp.data : "";
+    if (!c->s->lifecycle_ok && jl_lifecycle_reserved(name, c->tmp.len))
+        return;     /* dropped like a channel not allowed (lifecycle_granted) */
     if (!jl_registry_subscribe(srv->reg, &c->s->sink, c->ns, name, c->tmp.len))
         return;     /* a duplicate */
     names_add(c->names, c->ns, name, c->tmp.len);
+}
+
+/* The lifecycle channels tell who is connected from where: a stream reads
+ * them only when a rule names them on purpose -- an --allowed-channels
+ * entry, or a token's or the app's subscribe rule, that starts with the
+ * prefix. "Everything" (no rules, a bare *) does not count. */
+static int lifecycle_granted(const jl_config_t *cfg, const jl_chanperm_t *perm,
+                             const jl_chanperm_t *app)
+{
+    size_t plen = strlen(JL_LIFECYCLE_PREFIX);
+    for (size_t i = 0; cfg->allowed_channels && i < cfg->n_allowed_channels; i++)
+        if (jl_lifecycle_reserved(cfg->allowed_channels[i], strlen(cfg->allowed_channels[i])))
+            return 1;
+    return (perm && jl_chanperm_names_prefix(perm, JL_LIFECYCLE_PREFIX, plen)) ||
+           (app && jl_chanperm_names_prefix(app, JL_LIFECYCLE_PREFIX, plen));
 }
 
 /* Subscribes s to every allowed name of ?channel= (and ?pattern=); with a
@@ -319,6 +340,7 @@ static void subscribe_all(jl_http_session_t *s, const jl_query_t *q, const jl_ch
                           const jl_chanperm_t *app, names_t *names)
 {
     const jl_config_t *cfg = s->http->srv->cfg;
+    s->lifecycle_ok = (uint8_t)lifecycle_granted(cfg, perm, app);
     collect_t c = {.s = s, .names = names, .ns = JL_NS_CHANNEL, .perm = {perm, app}};
     jl_sink_init(&s->sink, &stream_sink_ops);
     jl_query_each_list(q, "channel", collect_item, &c);
@@ -377,7 +399,9 @@ static void shared_resume(jl_http_session_t *s);
 
 /* ---- lifecycle events (server/lifecycle.h) ---- */
 
-/* {"node", "id", "peer", "user", "channels", "protocol"}: who the stream is. */
+/* {"node", "client_id", "peer", "user", "channels", "protocol"}: who the
+ * stream is. Not "id": a payload's "id" member is its SSE event id
+ * (sse.h), and a browser reading these events resumes by the server's. */
 static json_t *identity(jl_http_session_t *s, const names_t *names)
 {
     const jl_conn_t *c = &s->conn;
@@ -390,7 +414,7 @@ static json_t *identity(jl_http_session_t *s, const names_t *names)
         json_array_append_new(chans, json_stringn(names->name[i], names->len[i]));
     if (who)
         jl_sse_auth_loggable(who, ulen, user, sizeof user);
-    return json_pack("{s:s, s:I, s:s, s:o, s:o, s:s}", "node", s->http->srv->run_id, "id",
+    return json_pack("{s:s, s:I, s:s, s:o, s:o, s:s}", "node", s->http->srv->run_id, "client_id",
                      (json_int_t)c->id, "peer", peer, "user", who ? json_string(user) : json_null(),
                      "channels", chans, "protocol", c->parent ? "h2" : "http/1.1");
 }
@@ -664,6 +688,8 @@ static void resume(jl_http_session_t *s, const names_t *names, const char *text,
         else
             jl_hist_replay_channel(h, rp, names->name[i], names->len[i]);
     }
+    if (!s->lifecycle_ok)
+        jl_hist_replay_drop_prefix(rp, JL_LIFECYCLE_PREFIX, strlen(JL_LIFECYCLE_PREFIX));
     jl_hist_id_t from = {0, 0};
     json_t *gaps = json_array();
     int known = jl_hist_resolve(h, rp, text, len, &from) == 0;
@@ -771,8 +797,10 @@ static void finish_resume(jl_http_session_t *s, const jl_relay_history_t *h, jl_
         json_decref(gaps);
     }
     for (size_t i = skip; !h->error && i < h->n; i++) {
-        sent += push_owned(s, entry_frame(s->http, &h->e[i]));
         s->last = h->e[i].id;
+        if (!s->lifecycle_ok && jl_lifecycle_reserved(h->e[i].chan, h->e[i].chan_len))
+            continue;   /* matched by a pattern; not for this stream (stream_deliver) */
+        sent += push_owned(s, entry_frame(s->http, &h->e[i]));
     }
     jl_hist_counters(srv->hist)->replayed += h->error ? 0 : h->n - skip;
     for (size_t i = 0; i < w->nheld; i++) {

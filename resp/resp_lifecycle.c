@@ -31,13 +31,13 @@ static void emit(jl_resp_client_t *c, const char *event, json_t *o)
     free(text);
 }
 
-/* {"node", "id", "peer", "user", "protocol"}: who the client is, as it was
+/* {"node", "client_id", "peer", "user", "protocol"}: who the client is, as it was
  * when it first subscribed (an ACL change may take its user away later). */
 static json_t *identity(const jl_resp_client_t *c)
 {
     char peer[128];
     jl_conn_peer(&c->conn, peer, sizeof peer);
-    return json_pack("{s:s, s:I, s:s, s:s?, s:s}", "node", server_of(c)->run_id, "id",
+    return json_pack("{s:s, s:I, s:s, s:s?, s:s}", "node", server_of(c)->run_id, "client_id",
                      (json_int_t)c->conn.id, "peer", peer, "user",
                      c->user ? c->user->name : NULL, "protocol", "resp");
 }

@@ -58,6 +58,14 @@ int jl_chanperm_channel(const jl_chanperm_t *p, const char *chan, size_t len)
     return 0;
 }
 
+int jl_chanperm_names_prefix(const jl_chanperm_t *p, const char *prefix, size_t len)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->len[i] >= len && memcmp(p->pat[i], prefix, len) == 0)
+            return 1;
+    return 0;
+}
+
 int jl_chanperm_pattern(const jl_chanperm_t *p, const char *pat, size_t len)
 {
     return p->all || has_literal(p, pat, len);

@@ -30,6 +30,9 @@ void jl_chanperm_add(jl_chanperm_t *p, const char *pat, size_t len);
 void jl_chanperm_reset(jl_chanperm_t *p, int all);
 /* 1 if the channel may be used. */
 int jl_chanperm_channel(const jl_chanperm_t *p, const char *chan, size_t len);
+/* 1 when one of the patterns itself starts with prefix: the set names
+ * those channels on purpose ("all channels" and a bare * do not). */
+int jl_chanperm_names_prefix(const jl_chanperm_t *p, const char *prefix, size_t len);
 /* 1 if the pattern may be subscribed to (the literal rule above). */
 int jl_chanperm_pattern(const jl_chanperm_t *p, const char *pat, size_t len);
 /* Copies src into dst (dst must be initialised; its content is replaced). */

@@ -453,6 +453,18 @@ void jl_hist_replay_pattern(const jl_hist_t *h, jl_hist_replay_t *r, const char 
         }
 }
 
+void jl_hist_replay_drop_prefix(jl_hist_replay_t *r, const char *prefix, size_t len)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const jl_hist_chan_t *c = r->chan[i];
+        if (c->len >= len && memcmp(c->name, prefix, len) == 0)
+            continue;
+        r->chan[kept++] = r->chan[i];
+    }
+    r->n = kept;
+}
+
 int jl_hist_resolve(const jl_hist_t *h, const jl_hist_replay_t *r, const char *text, size_t n,
                     jl_hist_id_t *out)
 {

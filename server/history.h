@@ -147,6 +147,9 @@ jl_hist_replay_t *jl_hist_replay_new(void);
 void jl_hist_replay_free(jl_hist_replay_t *r);
 void jl_hist_replay_channel(const jl_hist_t *h, jl_hist_replay_t *r, const char *chan, size_t len);
 void jl_hist_replay_pattern(const jl_hist_t *h, jl_hist_replay_t *r, const char *pat, size_t len);
+/* Takes the channels whose names start with prefix out of r again (what a
+ * stream may not read, that one of its patterns matched). */
+void jl_hist_replay_drop_prefix(jl_hist_replay_t *r, const char *prefix, size_t len);
 /* Calls fn for every entry of r's channels with id > from, each once, in
  * id order. fn must not publish. Returns the number of entries. */
 typedef void (*jl_hist_entry_fn)(void *ud, const jl_hist_entry_t *e);

@@ -46,14 +46,14 @@ test('connect and disconnect with the reason: closed (HTTP/1.1 and HTTP/2), kill
     await a.waitComments(1);
     await until(() => w.got.some((e) => e.channel === '__jugglite__:connect'), 'the connect event');
     const conn = w.got.find((e) => e.channel === '__jugglite__:connect');
-    assert.deepEqual({ ...conn, id: 0, node: '', peer: '' }, { channel: '__jugglite__:connect', node: '', id: 0, peer: '',
+    assert.deepEqual({ ...conn, client_id: 0, node: '', peer: '' }, { channel: '__jugglite__:connect', node: '', client_id: 0, peer: '',
       user: null, channels: ['a', 'b'], protocol: 'http/1.1' });
     assert.equal(conn.peer, `${a.sock.localAddress}:${a.sock.localPort}`);
     assert.match(conn.node, /^[0-9a-f]{40}$/);
     a.close();
     await until(() => disconnects(w).length === 1, 'the disconnect');
     const d = disconnects(w)[0];
-    assert.equal(d.id, conn.id);
+    assert.equal(d.client_id, conn.client_id);
     assert.equal(d.reason, 'closed');
     assert.equal(d.detail, 'closed by peer');
     assert.deepEqual(d.channels, ['a', 'b']);
@@ -200,7 +200,7 @@ test('occupancy: a name\'s first subscriber on the node and its last leaving, SS
 test('RESP subscribers: connect at the first subscription, each change, disconnect with what is left and the reason (closed, killed, protocol error, shutdown)', T, async () => {
   const srv = await startJugglite({ args: ['--lifecycle-events'] });
   const w = await watcher(srv.respPort);
-  const of = (id) => w.got.filter((e) => e.id === id && !/occupied|vacated/.test(e.channel)).map((e) => {
+  const of = (id) => w.got.filter((e) => e.client_id === id && !/occupied|vacated/.test(e.channel)).map((e) => {
     const { node, peer, duration, ...rest } = e;
     assert.match(node, /^[0-9a-f]{40}$/);
     assert.match(peer, /^127\.0\.0\.1:\d+$/);
@@ -222,7 +222,7 @@ test('RESP subscribers: connect at the first subscription, each change, disconne
     await r.readFrames(1, 5000);
     await admin.call(['CLIENT', 'KILL', 'ID', String(id)]);
     await until(() => of(id).some((e) => e.channel === '__jugglite__:disconnect'), 'the kill');
-    const base = { id, user: 'default', protocol: 'resp' };
+    const base = { client_id: id, user: 'default', protocol: 'resp' };
     assert.deepEqual(of(id), [
       { channel: '__jugglite__:connect', ...base, channels: ['a', 'b'], patterns: [], shards: [] },
       { channel: '__jugglite__:subscribe', ...base, kind: 'pattern', names: ['p*'] },
@@ -261,7 +261,7 @@ test('RESP subscribers: connect at the first subscription, each change, disconne
     assert.equal(of(bid)[1].reason, 'protocol error');
 
     // a client that only watches is never reported
-    assert.ok(!w.got.some((e) => e.channel === '__jugglite__:connect' && e.id !== id && e.id !== qid && e.id !== quid && e.id !== bid));
+    assert.ok(!w.got.some((e) => e.channel === '__jugglite__:connect' && e.client_id !== id && e.client_id !== qid && e.client_id !== quid && e.client_id !== bid));
 
     // shutdown: published before any client hears of it, so this node's watcher reads it
     const last = await RawClient.connect(srv.respPort);
@@ -290,9 +290,9 @@ test('CLIENT KILL reaches SSE streams by ID, ADDR (both forms), LADDR and TYPE s
     const s = await SseClient.open(srv.ssePort, `/stream?channel=${chan}`);
     await s.waitComments(1);
     await until(() => w.got.some((e) => e.channel === '__jugglite__:connect' && e.channels[0] === chan), `${chan} connected`);
-    return { s, id: w.got.find((e) => e.channel === '__jugglite__:connect' && e.channels[0] === chan).id };
+    return { s, id: w.got.find((e) => e.channel === '__jugglite__:connect' && e.channels[0] === chan).client_id };
   };
-  const killedIds = () => disconnects(w).filter((e) => e.reason === 'killed').map((e) => e.id).sort();
+  const killedIds = () => disconnects(w).filter((e) => e.reason === 'killed').map((e) => e.client_id).sort();
   try {
     const [a, b, c, d, e] = [await open('ka'), await open('kb'), await open('kc'), await open('kd'), await open('ke')];
     assert.equal(await kill('ID', String(a.id)), 1);
@@ -313,5 +313,73 @@ test('CLIENT KILL reaches SSE streams by ID, ADDR (both forms), LADDR and TYPE s
     admin.close();
     w.close();
     await srv.stop();
+  }
+});
+
+test('browsers read __jugglite__:* only when a rule names it: not by default, not through a pattern, not with a token for *', T, async () => {
+  const key = crypto.randomBytes(32).toString('hex');
+  writeFileSync(path.join(dir, 'rl.key'), `${key}\n`);
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const token = (subscribe) => {
+    const data = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify({ sub: 'u', exp: Math.floor(Date.now() / 1000) + 600, jugglite: { subscribe } }))}`;
+    return `${data}.${b64(crypto.createHmac('sha256', key).update(data).digest())}`;
+  };
+  const open = [];
+  const srv = await startJugglite({ args: ['--lifecycle-events', '--allow-patterns', '--token-key', path.join(dir, 'rl.key'), '--token-param', 'token'] });
+  const listed = await startJugglite({ args: ['--lifecycle-events', '--allowed-channels', '__jugglite__:connect,news'] });
+  try {
+    const stream = async (s, q) => {
+      const c = await SseClient.open(s.ssePort, `/stream?${q}`);
+      await c.waitComments(1);
+      open.push(c);
+      return c;
+    };
+    const none = await stream(srv, 'channel=__jugglite__:connect');
+    assert.match(none.body.toString(), /^: registered to channels: \n/, 'dropped by default');
+    const all = await stream(srv, 'pattern=*');
+    const star = await stream(srv, `channel=__jugglite__:connect,x&token=${token(['*'])}`);
+    assert.match(star.body.toString(), /^: registered to channels: x\n/, 'a token for * does not name it');
+    const named = await stream(srv, `channel=__jugglite__:connect&token=${token(['__jugglite__:*'])}`);
+    assert.match(named.body.toString(), /^: registered to channels: __jugglite__:connect\n/);
+    const someone = await stream(srv, 'channel=someone'); // its connect event
+    const pub = await RawClient.connect(srv.respPort);
+    assert.equal(decodeAll(await pub.call(['PUBLISH', 'x', 'hello']))[0], 2, 'the * pattern and the x stream');
+    pub.close();
+    // its own connect first (it was subscribed before that was published),
+    // then someone's; the server's ids (a payload's "id" would be taken as
+    // the event's: hence client_id)
+    const ev = await named.waitEvents(2, 10000);
+    assert.deepEqual(ev.map((e) => JSON.parse(e.data).channels[0]), ['__jugglite__:connect', 'someone'],
+      'a token that names the prefix reads it');
+    for (const e of ev) assert.match(e.lastEventId, /^\d+-\d+$/);
+    const seen = await all.waitEvents(1, 10000);
+    assert.deepEqual(seen.map((e) => e.data), ['hello']);
+    await sleep(300);
+    assert.deepEqual(all.events.map((e) => e.data), ['hello'], 'the pattern got no lifecycle event');
+    // nor does its replay: a disconnect event is in the history after hello
+    someone.close();
+    await until(async () => {
+      const c = await RawClient.connect(srv.respPort);
+      try { return Number(decodeAll(await c.call(['PUBSUB', 'NUMSUB', 'someone']))[0][1]) === 0; } finally { c.close(); }
+    }, 'someone gone');
+    const pub2 = await RawClient.connect(srv.respPort);
+    await pub2.call(['PUBLISH', 'x', 'bye']);
+    pub2.close();
+    const again = await SseClient.open(srv.ssePort, '/stream?pattern=*', { headers: { 'Last-Event-ID': seen[0].lastEventId } });
+    open.push(again);
+    assert.deepEqual((await again.waitEvents(1, 10000)).map((e) => e.data), ['bye']);
+    await sleep(300);
+    assert.deepEqual(again.events.map((e) => e.data), ['bye'], 'replayed without the lifecycle events');
+
+    // an --allowed-channels entry under the prefix names it
+    const ok = await stream(listed, 'channel=__jugglite__:connect');
+    assert.match(ok.body.toString(), /^: registered to channels: __jugglite__:connect\n/);
+    await stream(listed, 'channel=news');
+    const got = await ok.waitEvents(2, 10000);
+    assert.deepEqual(got.map((e) => JSON.parse(e.data).channels[0]), ['__jugglite__:connect', 'news']);
+  } finally {
+    for (const c of open) c.close();
+    await srv.stop();
+    await listed.stop();
   }
 });

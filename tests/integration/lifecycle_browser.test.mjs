@@ -135,7 +135,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
 
   const events = (pred) => w.got.filter(pred);
   const connects = (chan) => events((e) => e.channel === CONNECT && e.channels?.[0] === chan);
-  const disconnectOf = (id) => events((e) => e.channel === DISCONNECT && e.id === id)[0];
+  const disconnectOf = (id) => events((e) => e.channel === DISCONNECT && e.client_id === id)[0];
 
   /** Events are published from the loop in order: a RESP subscriber's
    *  connect and disconnect, once the watcher has both, prove that every
@@ -150,9 +150,9 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     await c.send(['SUBSCRIBE', name]);
     await c.readFrames(1, WAIT);
     c.close();
-    await until(() => w.got.some((e) => e.channel === DISCONNECT && e.id === id), `the ${name} disconnect`, WAIT);
+    await until(() => w.got.some((e) => e.channel === DISCONNECT && e.client_id === id), `the ${name} disconnect`, WAIT);
   }
-  const since = (mark, opts) => w.got.slice(mark).filter((e) => !barriers.has(e.id) && !barriers.has(e.name)).map((e) => norm(e, opts));
+  const since = (mark, opts) => w.got.slice(mark).filter((e) => !barriers.has(e.client_id) && !barriers.has(e.name)).map((e) => norm(e, opts));
 
   /** A tab on the server's origin with an EventSource on url; resolves once
    *  it is open. window.opens counts its opens, window.named has its
@@ -178,14 +178,14 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
 
   const occ = (name) => ({ channel: '__jugglite__:occupied', name, kind: 'channel', scope: 'node' });
   const vac = (name) => ({ channel: '__jugglite__:vacated', name, kind: 'channel', scope: 'node' });
-  const conn = (id, channels, user = null) => ({ channel: CONNECT, id, user, channels, protocol: 'http/1.1' });
+  const conn = (id, channels, user = null) => ({ channel: CONNECT, client_id: id, user, channels, protocol: 'http/1.1' });
   const disc = (id, channels, reason, detail, user = null, more = {}) => ({ ...conn(id, channels, user), channel: DISCONNECT, reason, detail, ...more });
 
   /** Closes a case's tab even when the case failed, and waits for its
    *  streams' disconnects: the next case starts from a quiet server. */
   async function done(page, chan) {
     await page?.close().catch(() => {});
-    await until(() => connects(chan).every((c) => disconnectOf(c.id)), `every ${chan} stream ended`, WAIT).catch(() => {});
+    await until(() => connects(chan).every((c) => disconnectOf(c.client_id)), `every ${chan} stream ended`, WAIT).catch(() => {});
   }
 
   test('closed: the tab is closed', { timeout: 120000 }, async () => {
@@ -194,7 +194,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     try {
       page = await openStream('/stream?channel=tab');
       await until(() => connects('tab').length === 1, 'the connect', WAIT);
-      const { id } = connects('tab')[0];
+      const { client_id: id } = connects('tab')[0];
       await page.close();
       await until(() => disconnectOf(id), 'the disconnect', WAIT);
       await barrier();
@@ -216,13 +216,13 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     try {
       page = await openStream(`/stream?channel=k&token=${token('kim', Math.floor(Date.now() / 1000) + 3600)}`);
       await until(() => connects('k').length === 1, 'the connect', WAIT);
-      const { id } = connects('k')[0];
+      const { client_id: id } = connects('k')[0];
       assert.equal(decodeAll(await admin.call(['CLIENT', 'KILL', 'USER', 'kim'], WAIT))[0], 1);
       await until(() => disconnectOf(id), 'the kill', WAIT);
       // No retry: came with the close: the browser waits its own default,
       // then reconnects with the same URL (the token is still good).
       await until(() => connects('k').length === 2, 'the browser reconnected', WAIT);
-      const id2 = connects('k')[1].id;
+      const id2 = connects('k')[1].client_id;
       assert.notEqual(id2, id);
       await page.waitForFunction(() => window.opens === 2 && window.es.readyState === 1, null, { timeout: WAIT });
       await page.close();
@@ -248,7 +248,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     try {
       page = await openStream('/stream?channel=kid');
       await until(() => connects('kid').length === 1, 'the connect', WAIT);
-      const { id } = connects('kid')[0];
+      const { client_id: id } = connects('kid')[0];
       assert.equal(decodeAll(await admin.call(['CLIENT', 'KILL', 'ID', String(id)], WAIT))[0], 1, `CLIENT KILL ID ${id}`);
       await until(() => disconnectOf(id), 'the kill', WAIT);
       assert.equal(disconnectOf(id).reason, 'killed');
@@ -264,7 +264,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     try {
       page = await openStream('/stream?channel=big');
       await until(() => connects('big').length === 1, 'the connect', WAIT);
-      const { id } = connects('big')[0];
+      const { client_id: id } = connects('big')[0];
       const pids = chromiumTree();
       assert.ok(pids.length > 1, `Chromium's processes: ${pids}`);
       const big = 'z'.repeat(32 * 1024);
@@ -287,7 +287,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
       // The browser reads what had reached its socket, finds the stream
       // ended and reconnects by itself.
       await until(() => connects('big').length === 2, 'the browser reconnected', WAIT);
-      const id2 = connects('big')[1].id;
+      const id2 = connects('big')[1].client_id;
       await page.waitForFunction(() => window.opens === 2 && window.es.readyState === 1, null, { timeout: WAIT });
       const got = await page.evaluate(() => window.got);
       const [lastId, named] = await page.evaluate(() => [window.lastId, window.named]);
@@ -329,7 +329,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
       const exp = Math.floor(Date.now() / 1000) + (VG ? 10 : 3);
       page = await openStream(`/stream?channel=e&token=${token('eve', exp)}`);
       await until(() => connects('e').length === 1, 'the connect', WAIT);
-      const { id } = connects('e')[0];
+      const { client_id: id } = connects('e')[0];
       await until(() => disconnectOf(id), 'the expiry', WAIT);
       // The browser got the named event and the retry:, came back with the
       // same URL, was answered 401 and stopped for good: readyState CLOSED.
@@ -355,7 +355,7 @@ describe('lifecycle events of browser streams', { skip: exe ? false : 'chromium 
     try {
       page = await openStream('/stream?channel=z');
       await until(() => connects('z').length === 1, 'the connect', WAIT);
-      const { id } = connects('z')[0];
+      const { client_id: id } = connects('z')[0];
       const stopped = srv.stop({ graceMs: WAIT });
       await until(() => disconnectOf(id) || w.c.closed, 'the shutdown disconnect or the close', WAIT);
       const r = await stopped;
