@@ -11,6 +11,40 @@
 
 static const char *const kinds[JL_NS_COUNT] = {"channel", "pattern", "shard"};
 
+/* Names travel as hex: a channel name is any bytes, JSON strings are UTF-8. */
+static json_t *hex_of(const char *p, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *h = jl_malloc(2 * len + 1);
+    for (size_t i = 0; i < len; i++) {
+        h[2 * i] = digits[(unsigned char)p[i] >> 4];
+        h[2 * i + 1] = digits[(unsigned char)p[i] & 15];
+    }
+    json_t *v = json_stringn(h, 2 * len);
+    free(h);
+    return v;
+}
+
+static int nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The bytes of a hex string into out (len/2 of them); -1 if it is not hex. */
+static int unhex(const char *h, size_t len, jl_buf_t *out)
+{
+    out->len = 0;
+    if (len % 2)
+        return -1;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = nibble(h[i]), lo = nibble(h[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        jl_buf_append_char(out, (char)(hi << 4 | lo));
+    }
+    return 0;
+}
+
 typedef struct ask {
     jl_list_t node;
     uint64_t req;
@@ -75,7 +109,7 @@ uint64_t jl_upc_ask(jl_upc_t *q, const char *node, jl_ns_t ns, const char *const
 
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, json_stringn(names[i], lens[i]));
+        json_array_append_new(list, hex_of(names[i], lens[i]));
     json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "from", node, "req", (json_int_t)a->req,
                           "kind", kinds[ns], "names", list);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -170,13 +204,16 @@ int jl_upc_answer(const jl_registry_t *reg, const char *node, const char *payloa
         return -1;
     }
     json_t *counts = json_array();
+    jl_buf_t bytes = {0};
     for (size_t i = 0; i < json_array_size(names); i++) {
         json_t *name = json_array_get(names, i);
-        size_t n = json_is_string(name)
-                       ? jl_registry_numsub(reg, ns, json_string_value(name), json_string_length(name))
-                       : 0;
+        size_t n = 0;
+        if (json_is_string(name) &&
+            unhex(json_string_value(name), json_string_length(name), &bytes) == 0)
+            n = jl_registry_numsub(reg, ns, bytes.data ? bytes.data : "", bytes.len);
         json_array_append_new(counts, json_integer((json_int_t)n));
     }
+    jl_buf_free(&bytes);
     json_t *a = json_pack("{s:O, s:s, s:o}", "req", req, "node", node, "counts", counts);
     char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     chan->len = answer->len = 0;

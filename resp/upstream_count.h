@@ -6,7 +6,8 @@
  *
  *   PUBSUB NUMSUB jugglite:numsub    -- how many nodes listen, the node
  *                                       asking included: the answers to wait for
- *   PUBLISH jugglite:numsub {"from":"<run id>","req":7,"kind":"channel","names":["a","b"]}
+ *   PUBLISH jugglite:numsub {"from":"<run id>","req":7,"kind":"channel","names":["61","62"]}
+ *     -- names in hex: a channel name is any bytes
  *   every node: PUBLISH jugglite:numsub:<from> {"req":7,"node":"<its run id>","counts":[3,0]}
  *
  * Every bridged node subscribes to both channels of its own (JL_UPC_REQUESTS

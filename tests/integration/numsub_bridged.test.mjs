@@ -40,6 +40,17 @@ test('JUGGLITE NUMSUB adds up every bridged node; PUBSUB NUMSUB stays local; a s
     await r.send(['SUBSCRIBE', 'y']);
     await r.readFrames(1, 5000);
 
+    // a name that is not UTF-8 (channel names are any bytes) is counted too
+    const bin = Buffer.from([0x62, 0xff, 0x00, 0x7a]);
+    const rb = await RawClient.connect(b.respPort);
+    open.push(rb);
+    await rb.send(['SUBSCRIBE', bin]);
+    await rb.readFrames(1, 5000);
+    const ra = await RawClient.connect(a.respPort);
+    open.push(ra);
+    const raw = await ra.call(['JUGGLITE', 'NUMSUB', bin], 20000);
+    assert.ok(raw.equals(Buffer.concat([Buffer.from('*2\r\n$4\r\n'), bin, Buffer.from('\r\n:1\r\n')])), raw.toString('latin1'));
+
     const want = { x: 3, y: 2, z: 0 };
     assert.deepEqual(counts(await call(a.respPort, ['JUGGLITE', 'NUMSUB', 'x', 'y', 'z'])), want);
     assert.deepEqual(counts(await call(b.respPort, ['JUGGLITE', 'NUMSUB', 'x', 'y', 'z'])), want);
