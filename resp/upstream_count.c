@@ -14,20 +14,11 @@ static const char *const kinds[JL_NS_COUNT] = {"channel", "pattern", "shard"};
 /* Names travel as hex: a channel name is any bytes, JSON strings are UTF-8. */
 static json_t *hex_of(const char *p, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
     char *h = jl_malloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        h[2 * i] = digits[(unsigned char)p[i] >> 4];
-        h[2 * i + 1] = digits[(unsigned char)p[i] & 15];
-    }
+    jl_hex_encode(p, len, h);
     json_t *v = json_stringn(h, 2 * len);
     free(h);
     return v;
-}
-
-static int nibble(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* The bytes of a hex string into out (len/2 of them); -1 if it is not hex. */
@@ -37,7 +28,7 @@ static int unhex(const char *h, size_t len, jl_buf_t *out)
     if (len % 2)
         return -1;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = nibble(h[i]), lo = nibble(h[i + 1]);
+        int hi = jl_hex_digit((unsigned char)h[i]), lo = jl_hex_digit((unsigned char)h[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         jl_buf_append_char(out, (char)(hi << 4 | lo));

@@ -502,8 +502,8 @@ static void make_run_id(char out[41])
 {
     unsigned char raw[20];
     jl_random_bytes(raw, sizeof raw);
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    jl_hex_encode(raw, sizeof raw, out);
+    out[40] = '\0';
 }
 
 /* ---- lifecycle ---- */

@@ -72,5 +72,7 @@ void *jl_malloc(size_t n);
 void *jl_calloc(size_t n, size_t size);
 void *jl_realloc(void *p, size_t n);
 char *jl_strndup(const char *s, size_t n);
+/* in[0..n) as 2n lowercase hex digits into out (no NUL added). */
+void jl_hex_encode(const void *in, size_t n, char *out);
 
 #endif
