@@ -118,7 +118,8 @@ void jl_registry_foreach(const jl_registry_t *reg, jl_ns_t ns, const char *patte
                          size_t pattern_len, jl_registry_name_fn cb, void *ud);
 /* One name as the built-in page's live list shows it: its subscribers,
  * and the publishes delivered to it since it got its first subscriber
- * (a pattern: the publishes it matched). Valid during the callback. */
+ * (a pattern: the publishes it matched). name is the registry's own: valid
+ * until that name loses its last subscriber. */
 typedef struct jl_registry_info {
     const char *name;
     size_t len;
