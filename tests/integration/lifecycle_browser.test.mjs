@@ -2,7 +2,7 @@
 // them. lifecycle.test.mjs drives each reason with Node clients that do
 // exactly what the test tells them; here headless Chromium (Debian's
 // /usr/bin/chromium, driven by playwright-core) opens real EventSources
-// against the real binary, and a RESP client on PSUBSCRIBE __jugglite__:*
+// against the real binary, and ioredis on PSUBSCRIBE __jugglite__:*
 // must see the exact sequence of events (connect, disconnect with reason,
 // user, channels, protocol; occupied / vacated) for each way a browser's
 // stream ends, each caused for real:
@@ -39,7 +39,8 @@ const DISCONNECT = '__jugglite__:disconnect';
 // One node is its own cluster: each occupancy change also comes as scope
 // "cluster" (presence_bridged.test.mjs checks those); the sequences here
 // are the node's.
-const watcher = (port) => watchLifecycle(port, { keep: (e) => e.scope !== 'cluster', timeout: WAIT });
+// The watcher is ioredis, as an app would have it.
+const watcher = (port) => watchLifecycle(port, { keep: (e) => e.scope !== 'cluster', timeout: WAIT, ioredis: true });
 
 /** An event as compared: its node, peer and duration checked here and left
  *  out (they differ from run to run), an SSE disconnect's `events` count

@@ -9,9 +9,12 @@ import { RawClient } from './rawclient.mjs';
 import { decodeAll } from './resp.mjs';
 
 /** opts.keep(event): false drops it (default: keep all); opts.timeout: for
- *  the PSUBSCRIBE confirmation. */
+ *  the PSUBSCRIBE confirmation; opts.ioredis: watch with ioredis, as an
+ *  app would (c.closed turns true when the server closes it; it does not
+ *  reconnect), instead of the harness's raw client. */
 export async function watchLifecycle(port, opts = {}) {
   const keep = opts.keep || (() => true);
+  if (opts.ioredis) return watchWithIoredis(port, keep);
   const c = await RawClient.connect(port);
   await c.send(['PSUBSCRIBE', '__jugglite__:*']);
   await c.readFrames(1, opts.timeout ?? 5000);
@@ -28,4 +31,21 @@ export async function watchLifecycle(port, opts = {}) {
     }
   })();
   return { c, got, close: () => c.close() };
+}
+
+async function watchWithIoredis(port, keep) {
+  const { Redis } = await import('ioredis');
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null,
+    maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const c = { closed: false };
+  r.on('end', () => { c.closed = true; });
+  r.on('error', () => {});
+  const got = [];
+  r.on('pmessage', (pattern, channel, message) => {
+    const e = { channel, ...JSON.parse(message) };
+    if (keep(e)) got.push(e);
+  });
+  await r.connect();
+  await r.psubscribe('__jugglite__:*');
+  return { c, got, close: () => r.disconnect() };
 }
